@@ -1,0 +1,3 @@
+"""authsvc package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""registry package."""
+
+__version__ = "0.1.0"
