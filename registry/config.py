@@ -1,0 +1,375 @@
+"""Registry settings: a subset of Distribution's config.yml plus its ``REGISTRY_*`` overrides.
+
+The implemented keys are documented in registry/CONFIG.md.  Every leaf key at dotted path
+``a.b.c`` can be overridden by the environment variable ``REGISTRY_A_B_C``, which is the
+rule Distribution applies (configuration/parser.go).  Keys the file may carry but that this
+registry does not act on are listed in ``IGNORED_SECTIONS``; any other key is rejected with a
+message naming its dotted path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_ADDR = "127.0.0.1:5000"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the setting's dotted path."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """Log verbosity (Distribution's logrus level names) and the access log switch."""
+
+    level: str = "info"
+    accesslog: bool = True
+
+    @property
+    def python_level(self) -> int:
+        """The `logging` level matching `level`."""
+        return _LOG_LEVELS[self.level]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """Certificate chain and private key (PEM files) for HTTPS."""
+
+    certificate: Path
+    key: Path
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """Where the server listens; `addr` is kept as written for messages."""
+
+    addr: str = DEFAULT_ADDR
+    host: str = "127.0.0.1"
+    port: int = 5000
+    tls: TlsConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPurgingConfig:
+    """Background removal of abandoned uploads (Distribution's defaults: 168h age, 24h interval)."""
+
+    enabled: bool = True
+    age: float = 168 * 3600.0
+    interval: float = 24 * 3600.0
+    dryrun: bool = False
+
+
+# Distribution has no such limit; ours keeps one runaway upload from filling the disk.
+DEFAULT_MAX_BLOB_SIZE = 64 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    """The filesystem storage root and the maintenance switches."""
+
+    rootdirectory: Path = Path("data/registry")
+    delete_enabled: bool = False
+    readonly: bool = False
+    uploadpurging: UploadPurgingConfig = field(default_factory=UploadPurgingConfig)
+    max_blob_size: int | None = DEFAULT_MAX_BLOB_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTokenConfig:
+    """Bearer-token auth: the challenge's realm/service, the expected issuer and trusted certs."""
+
+    realm: str
+    service: str
+    issuer: str
+    rootcertbundle: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole registry configuration."""
+
+    version: str = "0.1"
+    log: LogConfig = field(default_factory=LogConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    auth: AuthTokenConfig | None = None
+    # Dotted paths present in the file that are accepted but have no effect (logged at startup).
+    ignored: tuple[str, ...] = ()
+
+
+_LOG_LEVELS = {
+    "panic": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": logging.DEBUG,
+}
+
+# Sections Distribution knows that this registry accepts and ignores (documented in CONFIG.md).
+IGNORED_SECTIONS = frozenset(
+    {
+        "log.fields",
+        "log.formatter",
+        "http.headers",
+        "http.secret",
+        "http.debug",
+        "http.relativeurls",
+        "http.host",
+        "storage.cache",
+        "storage.filesystem.maxthreads",
+        "health",
+    }
+)
+
+
+# --- converters: (raw value, dotted path) -> typed value ----------------------------------
+
+
+def _as_str(value: object, path: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or str(value) == "":
+        raise ConfigError(f"{path}: expected a non-empty string, got {value!r}")
+    return str(value)
+
+
+def _as_bool(value: object, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{path}: expected true or false, got {value!r}")
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_duration(value: object, path: str = "duration") -> float:
+    """Seconds in a Go duration string ("168h", "1h30m", "500ms"); a bare number is seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{path}: expected a duration like '24h', got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            seconds = float(text)
+        else:
+            parts = _DURATION_PART.findall(text)
+            if not text or "".join(n + u for n, u in parts) != text:
+                raise ConfigError(f"{path}: expected a duration like '24h' or '90m', got {value!r}")
+            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ConfigError(f"{path}: must be a positive duration, got {value!r}")
+    return seconds
+
+
+def _as_size(value: object, path: str) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{path}: expected a byte count, got {value!r}")
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{path}: expected a byte count, got {value!r}") from None
+    if size < 0:
+        raise ConfigError(f"{path}: must not be negative, got {size}")
+    return size
+
+
+def _as_level(value: object, path: str) -> str:
+    level = _as_str(value, path).lower()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"{path}: expected one of {', '.join(_LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _as_version(value: object, path: str) -> str:
+    # YAML reads `version: 0.1` as a float; Distribution accepts only 0.1.
+    text = _as_str(value, path)
+    if text != "0.1":
+        raise ConfigError(f"{path}: only version 0.1 is supported, got {value!r}")
+    return text
+
+
+def parse_addr(value: str, path: str = "http.addr") -> tuple[str, int]:
+    """Split "host:port" (":5000" and "[::1]:5000" too) into a host and a port."""
+    host, sep, port_s = value.rpartition(":")
+    if not sep or not port_s.isdigit():
+        raise ConfigError(f"{path}: expected host:port, got {value!r}")
+    port = int(port_s)
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{path}: port {port} is out of range")
+    # Go's net.Listen(":5000") binds every interface; so does ours.
+    return host.strip("[]") or "0.0.0.0", port
+
+
+_Converter = Callable[[object, str], object]
+
+# Every implemented leaf key.  The environment variable of each is derived from its path.
+LEAVES: dict[str, _Converter] = {
+    "version": _as_version,
+    "log.level": _as_level,
+    "log.accesslog.disabled": _as_bool,
+    "http.addr": _as_str,
+    "http.tls.certificate": _as_str,
+    "http.tls.key": _as_str,
+    "storage.filesystem.rootdirectory": _as_str,
+    "storage.delete.enabled": _as_bool,
+    "storage.maintenance.readonly.enabled": _as_bool,
+    "storage.maintenance.uploadpurging.enabled": _as_bool,
+    "storage.maintenance.uploadpurging.age": parse_duration,
+    "storage.maintenance.uploadpurging.interval": parse_duration,
+    "storage.maintenance.uploadpurging.dryrun": _as_bool,
+    "storage.maxblobsize": _as_size,
+    "auth.token.realm": _as_str,
+    "auth.token.service": _as_str,
+    "auth.token.issuer": _as_str,
+    "auth.token.rootcertbundle": _as_str,
+}
+
+_SECTIONS = frozenset(
+    ".".join(parts[:i]) for parts in (p.split(".") for p in LEAVES) for i in range(1, len(parts))
+)
+
+
+def env_name(path: str) -> str:
+    """Distribution's environment variable for a dotted key: REGISTRY_ + upper-cased path."""
+    return "REGISTRY_" + path.upper().replace(".", "_")
+
+
+def _flatten(
+    node: object, prefix: str, values: dict[str, object], unknown: list[str], ignored: list[str]
+) -> None:
+    """Collect known leaves of a YAML tree; record unknown and ignored dotted paths."""
+    if node is None:
+        return  # `delete:` with no value, as Distribution allows
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{prefix or 'configuration'}: expected a mapping")
+    for key, child in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if path in LEAVES:
+            if isinstance(child, Mapping | list):
+                raise ConfigError(f"{path}: expected a single value")
+            values[path] = child
+        elif path in IGNORED_SECTIONS:
+            ignored.append(path)
+        elif path in _SECTIONS:
+            _flatten(child, path, values, unknown, ignored)
+        else:
+            unknown.append(path)
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _existing_file(value: str, path: str) -> Path:
+    file = Path(value)
+    if not file.is_file():
+        raise ConfigError(f"{path}: file {value} does not exist")
+    return file
+
+
+def _build_auth(values: Mapping[str, object]) -> AuthTokenConfig | None:
+    keys = ("realm", "service", "issuer", "rootcertbundle")
+    given = {k: values[f"auth.token.{k}"] for k in keys if f"auth.token.{k}" in values}
+    if not given:
+        return None
+    missing = [f"auth.token.{k}" for k in keys if k not in given]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)}: required when auth.token is configured")
+    return AuthTokenConfig(
+        realm=str(given["realm"]),
+        service=str(given["service"]),
+        issuer=str(given["issuer"]),
+        rootcertbundle=_existing_file(str(given["rootcertbundle"]), "auth.token.rootcertbundle"),
+    )
+
+
+def _build_tls(values: Mapping[str, object]) -> TlsConfig | None:
+    cert, key = values.get("http.tls.certificate"), values.get("http.tls.key")
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ConfigError("http.tls.certificate, http.tls.key: both are required for TLS")
+    return TlsConfig(
+        certificate=_existing_file(str(cert), "http.tls.certificate"),
+        key=_existing_file(str(key), "http.tls.key"),
+    )
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.environ) -> Config:
+    """Read config.yml (optional), apply REGISTRY_* overrides, validate and build the tree."""
+    raw: dict[str, object] = {}
+    unknown: list[str] = []
+    ignored: list[str] = []
+    if path is not None:
+        document = _read_file(Path(path))
+        _flatten(document, "", raw, unknown, ignored)
+        if unknown:
+            raise ConfigError(
+                f"unknown configuration key(s): {', '.join(sorted(unknown))} "
+                "(the implemented keys are listed in registry/CONFIG.md)"
+            )
+        if "version" not in raw:
+            raise ConfigError("version: required (Distribution's configuration version, 0.1)")
+    for leaf in LEAVES:
+        if (value := environ.get(env_name(leaf))) is not None:
+            raw[leaf] = value
+    values = {leaf: LEAVES[leaf](value, leaf) for leaf, value in raw.items()}
+
+    addr = str(values.get("http.addr", DEFAULT_ADDR))
+    host, port = parse_addr(addr)
+    purging = UploadPurgingConfig(
+        enabled=bool(values.get("storage.maintenance.uploadpurging.enabled", True)),
+        age=float(str(values.get("storage.maintenance.uploadpurging.age", 168 * 3600.0))),
+        interval=float(str(values.get("storage.maintenance.uploadpurging.interval", 24 * 3600.0))),
+        dryrun=bool(values.get("storage.maintenance.uploadpurging.dryrun", False)),
+    )
+    max_blob = int(str(values.get("storage.maxblobsize", DEFAULT_MAX_BLOB_SIZE)))
+    storage = StorageConfig(
+        rootdirectory=Path(str(values.get("storage.filesystem.rootdirectory", "data/registry"))),
+        delete_enabled=bool(values.get("storage.delete.enabled", False)),
+        readonly=bool(values.get("storage.maintenance.readonly.enabled", False)),
+        uploadpurging=purging,
+        max_blob_size=max_blob or None,
+    )
+    return Config(
+        version=str(values.get("version", "0.1")),
+        log=LogConfig(
+            level=str(values.get("log.level", "info")),
+            accesslog=not values.get("log.accesslog.disabled", False),
+        ),
+        http=HttpConfig(addr=addr, host=host, port=port, tls=_build_tls(values)),
+        storage=storage,
+        auth=_build_auth(values),
+        ignored=tuple(sorted(ignored)),
+    )

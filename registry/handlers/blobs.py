@@ -1,0 +1,57 @@
+"""GET/HEAD/DELETE /v2/<name>/blobs/<digest> (spec end-2, end-10).
+
+Downloads go through `web.FileResponse`, which streams with sendfile(2) and implements
+`Range` (206 + Content-Range, 416 for unsatisfiable ranges, RFC 9110 §14).  The ETag is the
+quoted digest, as Distribution sends; `If-None-Match` is answered here with 304.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from registry.errcode import ErrorCode, RegistryError
+from registry.handlers.common import (
+    DIGEST,
+    NAME,
+    content_headers,
+    etag_matches,
+    parse_digest,
+    repository,
+    storage,
+)
+
+routes = web.RouteTableDef()
+
+BLOB_MEDIA_TYPE = "application/octet-stream"
+# Blobs are immutable: let caches keep them (Distribution sends the same max-age).
+CACHE_CONTROL = "max-age=31536000"
+
+
+@routes.get(f"/v2/{NAME}/blobs/{DIGEST}", name="blob")
+async def get_blob(request: web.Request) -> web.StreamResponse:
+    """Blob bytes (GET) or only its headers (HEAD); Range gives 206 with Content-Range."""
+    name = repository(request)
+    digest = parse_digest(request.match_info["digest"])
+    store = storage(request)
+    info = await store.blobs.stat(name, digest)
+    headers = content_headers(digest, BLOB_MEDIA_TYPE)
+    headers["Accept-Ranges"] = "bytes"
+    headers["Cache-Control"] = CACHE_CONTROL
+    if etag_matches(request, digest):
+        return web.Response(status=304, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(info.size)
+        return web.Response(headers=headers)
+    # The on_response_prepare hook replaces FileResponse's mtime ETag by the digest one.
+    return web.FileResponse(store.blobs.data_path(digest), headers=headers)
+
+
+@routes.delete(f"/v2/{NAME}/blobs/{DIGEST}", name="blob_delete")
+async def delete_blob(request: web.Request) -> web.Response:
+    """Unlink the blob from the repository: 202, or 405 UNSUPPORTED when deletes are off."""
+    store = storage(request)
+    if not store.delete_enabled:
+        raise RegistryError(ErrorCode.UNSUPPORTED, detail="deletes are disabled")
+    name = repository(request)
+    await store.blobs.delete(name, parse_digest(request.match_info["digest"]))
+    return web.Response(status=202)

@@ -1,0 +1,174 @@
+"""Blob uploads (spec end-4a/4b, end-5, end-6, end-11, end-13 and cancel).
+
+Bodies are streamed straight from `request.content` into the upload store, which hashes and
+writes them off the event loop; nothing holds a whole blob in memory.  The upload's state is
+on disk only, so a session survives a registry restart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from registry.appkeys import CONFIG
+from registry.errcode import ErrorCode, RegistryError
+from registry.handlers.common import (
+    DIGEST_HEADER,
+    NAME,
+    UPLOAD_ID,
+    may_pull,
+    parse_digest,
+    repository,
+    storage,
+    upload_headers,
+)
+from registry.reference import is_name
+from registry.storage.blobs import BlobInfo
+from registry.storage.errors import BlobUnknown, InvalidOffset
+
+routes = web.RouteTableDef()
+
+UPLOADS = f"/v2/{NAME}/blobs/uploads/"
+UPLOAD = f"/v2/{NAME}/blobs/uploads/{UPLOAD_ID}"
+
+# Distribution accepts "start-end"; clients also send the RFC 9110 form "bytes start-end/len".
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+
+
+def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives (nothing for a request without a body)."""
+    # iter_any hands over whatever the socket delivered: no re-chunking copies.
+    return request.content.iter_any()
+
+
+def _check_declared_size(request: web.Request) -> None:
+    """Refuse before reading a body whose Content-Length exceeds the blob size limit."""
+    limit = request.app[CONFIG].storage.max_blob_size
+    length = request.content_length
+    if limit is not None and length is not None and length > limit:
+        raise RegistryError(ErrorCode.SIZE_INVALID, detail=f"blobs are limited to {limit} bytes")
+
+
+def _content_range(request: web.Request) -> int | None:
+    """Start offset of a Content-Range chunk, checking it against Content-Length."""
+    raw = request.headers.get("Content-Range")
+    if raw is None:
+        return None
+    match = _CONTENT_RANGE.fullmatch(raw.strip())
+    if match is None:
+        raise RegistryError(ErrorCode.RANGE_INVALID, detail=f"malformed Content-Range {raw!r}")
+    start, end = int(match[1]), int(match[2])
+    if start > end:
+        raise RegistryError(ErrorCode.RANGE_INVALID, detail=f"empty Content-Range {raw!r}")
+    length = request.content_length
+    if length is not None and length != end - start + 1:
+        raise RegistryError(
+            ErrorCode.SIZE_INVALID,
+            detail=f"Content-Range {raw!r} does not match Content-Length {length}",
+        )
+    return start
+
+
+def _created(name: str, info: BlobInfo) -> web.Response:
+    """201 for a blob that is now in the repository (spec "Completed Upload")."""
+    return web.Response(
+        status=201,
+        headers={
+            "Location": f"/v2/{name}/blobs/{info.digest}",
+            DIGEST_HEADER: str(info.digest),
+        },
+    )
+
+
+async def _try_mount(request: web.Request, name: str) -> web.Response | None:
+    """Mount ?mount=<digest>&from=<repo> if allowed and present; None means fall back."""
+    raw_digest, source = request.query.get("mount"), request.query.get("from")
+    if not raw_digest or not source or not is_name(source) or source == name:
+        return None
+    try:
+        digest = parse_digest(raw_digest, what="mount")
+    except RegistryError:
+        return None
+    # Issue 4 / spec "Cross Repository Blob Mount": only with pull access on the source,
+    # otherwise the client gets a normal upload session (202).
+    if not may_pull(request, source):
+        return None
+    try:
+        info = await storage(request).blobs.mount(source, name, digest)
+    except BlobUnknown:
+        return None
+    return _created(name, info)
+
+
+@routes.post(UPLOADS, name="uploads")
+async def start_blob_upload(request: web.Request) -> web.Response:
+    """Start an upload (202), upload monolithically with ?digest= (201), or mount (201)."""
+    name = repository(request)
+    if "mount" in request.query:
+        mounted = await _try_mount(request, name)
+        if mounted is not None:
+            return mounted
+    elif "digest" in request.query:
+        digest = parse_digest(request.query.get("digest"))
+        _check_declared_size(request)
+        info = await storage(request).uploads.put_monolithic(name, digest, _body(request))
+        return _created(name, info)
+    state = await storage(request).uploads.create(name)
+    return web.Response(status=202, headers=upload_headers(name, state.id, state.offset))
+
+
+@routes.get(UPLOAD, name="upload")
+async def get_blob_upload_status(request: web.Request) -> web.Response:
+    """204 with Range = bytes received so far (spec end-13)."""
+    name, upload_id = repository(request), request.match_info["upload_id"]
+    state = await storage(request).uploads.status(name, upload_id)
+    return web.Response(status=204, headers=upload_headers(name, upload_id, state.offset))
+
+
+@routes.patch(UPLOAD, name="upload_patch")
+async def patch_blob_data(request: web.Request) -> web.Response:
+    """Append a chunk (202); a chunk not starting at the current offset gets 416."""
+    name, upload_id = repository(request), request.match_info["upload_id"]
+    _check_declared_size(request)
+    start = _content_range(request)
+    uploads = storage(request).uploads
+    try:
+        state = await uploads.append(name, upload_id, _body(request), start=start)
+    except InvalidOffset as exc:
+        # Spec "Chunked Upload": the 416 carries the upload's current Range and Location.
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID,
+            detail=str(exc),
+            headers=upload_headers(name, upload_id, exc.expected),
+        ) from None
+    return web.Response(status=202, headers=upload_headers(name, upload_id, state.offset))
+
+
+@routes.put(UPLOAD, name="upload_put")
+async def put_blob_upload_complete(request: web.Request) -> web.Response:
+    """Finish with ?digest= and an optional last chunk: 201, digest and size verified."""
+    name, upload_id = repository(request), request.match_info["upload_id"]
+    digest = parse_digest(request.query.get("digest"))
+    _check_declared_size(request)
+    start = _content_range(request)
+    uploads = storage(request).uploads
+    if start is not None:
+        state = await uploads.status(name, upload_id)
+        if start != state.offset:
+            raise RegistryError(
+                ErrorCode.RANGE_INVALID,
+                detail=f"chunk starts at offset {start}, upload is at offset {state.offset}",
+                headers=upload_headers(name, upload_id, state.offset),
+            )
+    info = await uploads.commit(name, upload_id, digest, _body(request))
+    return _created(name, info)
+
+
+@routes.delete(UPLOAD, name="upload_delete")
+async def cancel_blob_upload(request: web.Request) -> web.Response:
+    """Abandon the upload and remove its data (204)."""
+    name, upload_id = repository(request), request.match_info["upload_id"]
+    await storage(request).uploads.cancel(name, upload_id)
+    return web.Response(status=204)

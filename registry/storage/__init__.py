@@ -1,0 +1,88 @@
+"""Storage facade: wires the filesystem driver to the blob, upload, manifest and tag stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.storage.blobs import BlobInfo, BlobStore
+from registry.storage.catalog import paginate, repositories_with, repository_sort_key
+from registry.storage.driver import StorageDriver
+from registry.storage.errors import (
+    BlobTooLarge,
+    BlobUnknown,
+    BlobUploadUnknown,
+    DigestMismatch,
+    InvalidOffset,
+    ManifestUnknown,
+    ReadOnly,
+    RepositoryUnknown,
+    SizeMismatch,
+    StorageError,
+    TagUnknown,
+)
+from registry.storage.filesystem import FilesystemDriver
+from registry.storage.manifests import ManifestStore
+from registry.storage.paths import ManifestsPath
+from registry.storage.tags import TagStore
+from registry.storage.threads import Offloader
+from registry.storage.uploads import UploadState, UploadStore
+
+__all__ = [
+    "BlobInfo",
+    "BlobStore",
+    "BlobTooLarge",
+    "BlobUnknown",
+    "BlobUploadUnknown",
+    "DigestMismatch",
+    "InvalidOffset",
+    "ManifestStore",
+    "ManifestUnknown",
+    "ReadOnly",
+    "RepositoryUnknown",
+    "SizeMismatch",
+    "Storage",
+    "StorageError",
+    "TagStore",
+    "TagUnknown",
+    "UploadState",
+    "UploadStore",
+]
+
+
+class Storage:
+    """All stores over one storage root; create one per app and `await aclose()` it."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        delete_enabled: bool = False,
+        readonly: bool = False,
+        max_blob_size: int | None = None,
+        driver: StorageDriver | None = None,
+        fsync: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.delete_enabled = delete_enabled
+        self.readonly = readonly
+        self._offload = Offloader()
+        # `driver` lets tests run the stores over another driver; the app always uses files.
+        self.driver: StorageDriver = driver or FilesystemDriver(
+            self.root, offload=self._offload, fsync=fsync
+        )
+        self.blobs = BlobStore(self.driver, readonly=readonly)
+        self.uploads = UploadStore(
+            self.driver, self.blobs, self._offload, readonly=readonly, max_blob_size=max_blob_size
+        )
+        self.tags = TagStore(self.driver, readonly=readonly)
+        self.manifests = ManifestStore(self.driver, self.blobs, self.tags, readonly=readonly)
+
+    async def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
+        """Repositories with manifests, in Distribution's catalog order, after `last`, at most n."""
+        names = await repositories_with(self.driver, ManifestsPath)
+        return paginate(names, last, n, repository_sort_key)
+
+    async def aclose(self) -> None:
+        """Release the driver and the thread pool."""
+        await self.driver.aclose()
+        self._offload.shutdown()

@@ -1,0 +1,96 @@
+"""Tags: `_manifests/tags/<tag>/current/link` plus an index of past revisions (tagStore)."""
+
+from __future__ import annotations
+
+import builtins
+
+from registry.digest import Digest
+from registry.reference import is_tag
+from registry.storage.catalog import paginate
+from registry.storage.driver import PathNotFoundError, StorageDriver
+from registry.storage.errors import ReadOnly, RepositoryUnknown, TagUnknown
+from registry.storage.links import delete_quietly, read_link, write_link
+from registry.storage.paths import (
+    ManifestsPath,
+    TagCurrentLinkPath,
+    TagIndexEntryLinkPath,
+    TagPath,
+    TagsPath,
+    parse_tag_current_link,
+    path_for,
+)
+
+
+class TagStore:
+    """Tag lookup, listing and (atomic) re-pointing for each repository."""
+
+    def __init__(self, driver: StorageDriver, *, readonly: bool = False) -> None:
+        self._driver = driver
+        self._readonly = readonly
+
+    def _check_writable(self) -> None:
+        if self._readonly:
+            raise ReadOnly()
+
+    async def _require_repository(self, name: str) -> None:
+        try:
+            await self._driver.stat(path_for(ManifestsPath(name)))
+        except PathNotFoundError:
+            raise RepositoryUnknown(name) from None
+
+    async def resolve(self, name: str, tag: str) -> Digest:
+        """Digest the tag points at (TagUnknown, or RepositoryUnknown for an unknown repo)."""
+        digest = None
+        if is_tag(tag):
+            digest = await read_link(self._driver, path_for(TagCurrentLinkPath(name, tag)))
+        if digest is None:
+            await self._require_repository(name)
+            raise TagUnknown(tag)
+        return digest
+
+    async def tag(self, name: str, tag: str, digest: Digest) -> None:
+        """Point tag at digest: the current link is replaced by one atomic rename.
+
+        Concurrent tag requests each rename a complete link file, so the last one wins and
+        the tag is never torn.  The current link is written before the index entry, so a crash
+        in between leaves a fully usable tag rather than a tag directory without a link.
+        """
+        self._check_writable()
+        await write_link(self._driver, path_for(TagCurrentLinkPath(name, tag)), digest)
+        await write_link(self._driver, path_for(TagIndexEntryLinkPath(name, tag, digest)), digest)
+
+    async def all(self, name: str) -> builtins.list[str]:
+        """Every tag that has a current link, sorted (RepositoryUnknown for an unknown repo)."""
+        root = path_for(TagsPath(name))
+        try:
+            entries = await self._driver.walk(root)
+        except PathNotFoundError:
+            await self._require_repository(name)
+            return []
+        # A tag directory without a current link is a crash leftover, not a tag.
+        found = (parse_tag_current_link(name, entry.path) for entry in entries)
+        return sorted(tag for tag in found if tag is not None)
+
+    async def list(
+        self, name: str, *, last: str | None = None, n: int | None = None
+    ) -> builtins.list[str]:
+        """Tags in lexical order, after `last`, at most n (OCI "Listing Tags")."""
+        return paginate(await self.all(name), last, n)
+
+    async def lookup(self, name: str, digest: Digest) -> builtins.list[str]:
+        """Tags whose current link points at digest."""
+        try:
+            tags = await self.all(name)
+        except RepositoryUnknown:
+            return []
+        found = []
+        for tag in tags:
+            if await read_link(self._driver, path_for(TagCurrentLinkPath(name, tag))) == digest:
+                found.append(tag)
+        return found
+
+    async def untag(self, name: str, tag: str) -> None:
+        """Remove a tag with its index (TagUnknown if it does not exist)."""
+        self._check_writable()
+        await self.resolve(name, tag)
+        await delete_quietly(self._driver, path_for(TagPath(name, tag)))

@@ -1,0 +1,615 @@
+"""Blob, upload, manifest and tag stores over every driver, through the Storage facade."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from pathlib import Path
+
+import pytest
+
+from registry.digest import Digest
+from registry.storage import (
+    BlobTooLarge,
+    BlobUnknown,
+    BlobUploadUnknown,
+    DigestMismatch,
+    InvalidOffset,
+    ManifestUnknown,
+    ReadOnly,
+    RepositoryUnknown,
+    SizeMismatch,
+    Storage,
+    TagUnknown,
+)
+from registry.storage.driver import PathNotFoundError
+from registry.storage.inmemory import InMemoryDriver
+from registry.storage.paths import (
+    BlobDataPath,
+    BlobsRootPath,
+    RepositoryPath,
+    TagCurrentLinkPath,
+    TagIndexEntryLinkPath,
+    UploadPath,
+    UploadStartedAtPath,
+    path_for,
+)
+
+
+@pytest.fixture(params=["filesystem", "inmemory"])
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    driver = InMemoryDriver() if request.param == "inmemory" else None
+    st = Storage(tmp_path / "root", driver=driver, delete_enabled=True)
+    yield st
+    await st.aclose()
+
+
+@pytest.fixture
+async def fs_storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    st = Storage(tmp_path / "root", delete_enabled=True)
+    yield st
+    await st.aclose()
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        await asyncio.sleep(0)
+        yield part
+
+
+def split(data: bytes, size: int) -> Iterable[bytes]:
+    return (data[i : i + size] for i in range(0, len(data), size))
+
+
+async def read_all(it: AsyncGenerator[bytes, None]) -> bytes:
+    async with contextlib.aclosing(it):
+        return b"".join([c async for c in it])
+
+
+async def files_under(storage: Storage, path: str) -> list[str]:
+    try:
+        return [e.path for e in await storage.driver.walk(path) if not e.is_dir]
+    except PathNotFoundError:
+        return []
+
+
+async def push_blob(storage: Storage, name: str, data: bytes) -> Digest:
+    digest = Digest.of_bytes(data)
+    info = await storage.uploads.put_monolithic(name, digest, chunks(*split(data, 1000)))
+    assert (info.digest, info.size) == (digest, len(data))
+    return digest
+
+
+# Blobs
+
+
+async def test_monolithic_upload_then_read(storage: Storage) -> None:
+    data = os.urandom(10_000)
+    digest = await push_blob(storage, "foo/bar", data)
+    info = await storage.blobs.stat("foo/bar", digest)
+    assert (info.digest, info.size) == (digest, len(data))
+    assert await read_all(await storage.blobs.open("foo/bar", digest)) == data
+    assert await read_all(await storage.blobs.open("foo/bar", digest, 100, 199)) == data[100:200]
+    assert await read_all(await storage.blobs.open("foo/bar", digest, 9_990)) == data[9_990:]
+    small = storage.blobs.open("foo/bar", digest, 0, 10, chunk_size=3)
+    assert [len(c) async for c in await small] == [3, 3, 3, 2]
+    assert await storage.blobs.exists_global(digest) == info
+
+
+async def test_data_path_serves_the_bytes(fs_storage: Storage) -> None:
+    data = b"zero-copy"
+    digest = await push_blob(fs_storage, "foo", data)
+    assert fs_storage.blobs.data_path(digest).read_bytes() == data
+
+
+async def test_open_rejects_ranges_outside_the_blob(storage: Storage) -> None:
+    digest = await push_blob(storage, "foo", b"0123456789")
+    with pytest.raises(ValueError):
+        await storage.blobs.open("foo", digest, 10)
+    with pytest.raises(ValueError):
+        await storage.blobs.open("foo", digest, -1)
+
+
+async def test_empty_blob(storage: Storage) -> None:
+    digest = await push_blob(storage, "foo", b"")
+    assert (await storage.blobs.stat("foo", digest)).size == 0
+    assert await read_all(await storage.blobs.open("foo", digest)) == b""
+
+
+async def test_blob_is_scoped_to_its_repository(storage: Storage) -> None:
+    digest = await push_blob(storage, "a", b"layer")
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.stat("b", digest)
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.open("b", digest)
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.stat("a", Digest.of_bytes(b"other"))
+
+
+async def test_mount(storage: Storage) -> None:
+    digest = await push_blob(storage, "src", b"shared layer")
+    info = await storage.blobs.mount("src", "dst/repo", digest)
+    assert info.size == len(b"shared layer")
+    assert await storage.blobs.stat("dst/repo", digest) == info
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.mount("nowhere", "dst/repo", Digest.of_bytes(b"x"))
+
+
+async def test_delete_unlinks_but_keeps_data_for_gc(storage: Storage) -> None:
+    digest = await push_blob(storage, "a", b"bytes")
+    await storage.blobs.mount("a", "b", digest)
+    await storage.blobs.delete("a", digest)
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.stat("a", digest)
+    assert await storage.blobs.stat("b", digest)
+    assert await storage.blobs.exists_global(digest) is not None
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.delete("a", digest)
+
+
+async def test_link_without_data_is_unknown(storage: Storage) -> None:
+    digest = await push_blob(storage, "a", b"bytes")
+    await storage.driver.delete(path_for(BlobDataPath(digest)))
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.stat("a", digest)
+
+
+# Uploads
+
+
+async def test_chunked_upload(storage: Storage) -> None:
+    data = os.urandom(300_000)
+    state = await storage.uploads.create("foo")
+    assert state.offset == 0
+    assert state.id and state.name == "foo"
+    state = await storage.uploads.append("foo", state.id, chunks(data[:100_000]), start=0)
+    assert state.offset == 100_000
+    state = await storage.uploads.append("foo", state.id, chunks(*split(data[100_000:250_000], 7)))
+    assert (await storage.uploads.status("foo", state.id)).offset == 250_000
+    info = await storage.uploads.commit(
+        "foo", state.id, Digest.of_bytes(data), chunks(data[250_000:]), size=len(data)
+    )
+    assert info.size == len(data)
+    assert await read_all(await storage.blobs.open("foo", info.digest)) == data
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("foo", state.id)
+
+
+async def test_startedat_is_rfc3339_utc(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    raw = await storage.driver.get_content(path_for(UploadStartedAtPath("foo", state.id)))
+    assert re.fullmatch(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", raw)
+    assert (await storage.uploads.status("foo", state.id)).started_at == state.started_at
+
+
+async def test_offset_mismatch_leaves_upload_unchanged(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"12345"))
+    with pytest.raises(InvalidOffset) as info:
+        await storage.uploads.append("foo", state.id, chunks(b"678"), start=0)
+    assert (info.value.expected, info.value.got) == (5, 0)
+    with pytest.raises(InvalidOffset):
+        await storage.uploads.append("foo", state.id, chunks(b"678"), start=6)
+    assert (await storage.uploads.status("foo", state.id)).offset == 5
+    await storage.uploads.append("foo", state.id, chunks(b"678"), start=5)
+    info2 = await storage.uploads.commit("foo", state.id, Digest.of_bytes(b"12345678"))
+    assert info2.size == 8
+
+
+async def test_digest_mismatch_removes_upload(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    wrong = Digest.of_bytes(b"something else")
+    with pytest.raises(DigestMismatch) as info:
+        await storage.uploads.commit("foo", state.id, wrong, chunks(b"payload"))
+    assert info.value.expected == wrong
+    assert info.value.actual == Digest.of_bytes(b"payload")
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("foo", state.id)
+    assert await storage.blobs.exists_global(wrong) is None
+    assert await storage.blobs.exists_global(Digest.of_bytes(b"payload")) is None
+
+
+async def test_size_mismatch(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    with pytest.raises(SizeMismatch) as info:
+        await storage.uploads.commit(
+            "foo", state.id, Digest.of_bytes(b"abc"), chunks(b"abc"), size=4
+        )
+    assert (info.value.expected, info.value.actual) == (4, 3)
+    with pytest.raises(BlobUnknown):
+        await storage.blobs.stat("foo", Digest.of_bytes(b"abc"))
+
+
+async def test_monolithic_mismatch_leaves_nothing(storage: Storage) -> None:
+    with pytest.raises(DigestMismatch):
+        await storage.uploads.put_monolithic("foo", Digest.of_bytes(b"x"), chunks(b"y"))
+    assert await files_under(storage, path_for(RepositoryPath("foo"))) == []
+    assert await files_under(storage, path_for(BlobsRootPath())) == []
+
+
+async def test_max_blob_size(tmp_path: Path) -> None:
+    storage = Storage(tmp_path, max_blob_size=10)
+    try:
+        state = await storage.uploads.create("foo")
+        await storage.uploads.append("foo", state.id, chunks(b"123456"))
+        with pytest.raises(BlobTooLarge) as info:
+            await storage.uploads.append("foo", state.id, chunks(b"78", b"9ab"))
+        assert info.value.limit == 10
+        assert (await storage.uploads.status("foo", state.id)).offset == 6
+        await storage.uploads.append("foo", state.id, chunks(b"7890"))
+        blob = await storage.uploads.commit("foo", state.id, Digest.of_bytes(b"1234567890"))
+        assert blob.size == 10
+        with pytest.raises(BlobTooLarge):
+            await storage.uploads.put_monolithic(
+                "foo", Digest.of_bytes(b"x" * 11), chunks(b"x" * 11)
+            )
+    finally:
+        await storage.aclose()
+
+
+async def test_failed_chunk_is_rolled_back(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"good"))
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"partial data that must disappear"
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await storage.uploads.append("foo", state.id, broken())
+    assert (await storage.uploads.status("foo", state.id)).offset == 4
+    info = await storage.uploads.commit("foo", state.id, Digest.of_bytes(b"good!"), chunks(b"!"))
+    assert await read_all(await storage.blobs.open("foo", info.digest)) == b"good!"
+
+
+async def test_resume_after_restart(tmp_path: Path) -> None:
+    data = os.urandom(200_000)
+    first = Storage(tmp_path)
+    state = await first.uploads.create("foo/bar")
+    await first.uploads.append("foo/bar", state.id, chunks(data[:120_000]))
+    await first.aclose()
+
+    # A new Storage object has no in-memory hasher: it must re-hash the data file from disk.
+    second = Storage(tmp_path)
+    try:
+        resumed = await second.uploads.status("foo/bar", state.id)
+        assert resumed.offset == 120_000
+        assert resumed.started_at == state.started_at
+        await second.uploads.append(
+            "foo/bar", state.id, chunks(data[120_000:150_000]), start=120_000
+        )
+        info = await second.uploads.commit(
+            "foo/bar", state.id, Digest.of_bytes(data), chunks(data[150_000:])
+        )
+        assert await read_all(await second.blobs.open("foo/bar", info.digest)) == data
+    finally:
+        await second.aclose()
+
+
+async def test_resume_with_a_wrong_digest_is_still_detected(tmp_path: Path) -> None:
+    first = Storage(tmp_path)
+    state = await first.uploads.create("foo")
+    await first.uploads.append("foo", state.id, chunks(b"abc"))
+    await first.aclose()
+    second = Storage(tmp_path)
+    try:
+        with pytest.raises(DigestMismatch):
+            await second.uploads.commit("foo", state.id, Digest.of_bytes(b"abcd"))
+    finally:
+        await second.aclose()
+
+
+async def test_sha512_digest(storage: Storage) -> None:
+    data = b"sha512 content"
+    digest = Digest.of_bytes(data, "sha512")
+    info = await storage.uploads.put_monolithic("foo", digest, chunks(data))
+    assert info.digest == digest
+    assert await read_all(await storage.blobs.open("foo", digest)) == data
+
+
+async def test_concurrent_uploads_of_same_digest_both_succeed(storage: Storage) -> None:
+    data = os.urandom(1_000_000)
+    digest = Digest.of_bytes(data)
+    results = await asyncio.gather(
+        *(
+            storage.uploads.put_monolithic(f"repo{i}", digest, chunks(*split(data, 65536)))
+            for i in range(4)
+        )
+    )
+    assert all(r.digest == digest and r.size == len(data) for r in results)
+    for i in range(4):
+        assert await read_all(await storage.blobs.open(f"repo{i}", digest)) == data
+
+
+async def test_concurrent_appends_to_one_upload_serialise(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    a, b = b"A" * 100_000, b"B" * 50_000
+    await asyncio.gather(
+        storage.uploads.append("foo", state.id, chunks(*split(a, 1000))),
+        storage.uploads.append("foo", state.id, chunks(*split(b, 1000))),
+    )
+    assert (await storage.uploads.status("foo", state.id)).offset == 150_000
+    content = await storage.driver.get_content(path_for(UploadPath("foo", state.id)) + "/data")
+    assert content in (a + b, b + a)
+    info = await storage.uploads.commit("foo", state.id, Digest.of_bytes(content))
+    assert info.size == 150_000
+
+
+async def test_cancel(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"data"))
+    await storage.uploads.cancel("foo", state.id)
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("foo", state.id)
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.cancel("foo", state.id)
+
+
+@pytest.mark.parametrize("upload_id", ["..", "../..", "a/b", "", "0" * 200, "not-there"])
+async def test_unknown_upload_ids(storage: Storage, upload_id: str) -> None:
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("foo", upload_id)
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.append("foo", upload_id, chunks(b"x"))
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.commit("foo", upload_id, Digest.of_bytes(b"x"))
+
+
+async def test_upload_in_other_repository_is_unknown(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("bar", state.id)
+
+
+async def test_purge(storage: Storage) -> None:
+    old = await storage.uploads.create("a/b")
+    await storage.uploads.append("a/b", old.id, chunks(b"stale"))
+    fresh = await storage.uploads.create("c")
+    await storage.driver.put_content(
+        path_for(UploadStartedAtPath("a/b", old.id)), b"2001-02-03T04:05:06Z"
+    )
+    assert await storage.uploads.purge(3600, dry_run=True) == [f"a/b:{old.id}"]
+    assert (await storage.uploads.status("a/b", old.id)).offset == 5
+    assert await storage.uploads.purge(3600) == [f"a/b:{old.id}"]
+    with pytest.raises(BlobUploadUnknown):
+        await storage.uploads.status("a/b", old.id)
+    assert (await storage.uploads.status("c", fresh.id)).offset == 0
+    assert await storage.uploads.purge(3600) == []
+
+
+async def test_purge_reads_distribution_timestamps(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    # Go's RFC 3339 output may carry a zone offset or fractional seconds.
+    await storage.driver.put_content(
+        path_for(UploadStartedAtPath("foo", state.id)), b"2020-01-01T10:00:00.123456789+02:00"
+    )
+    assert await storage.uploads.purge(60) == [f"foo:{state.id}"]
+
+
+# Manifests and tags
+
+MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
+
+
+async def test_manifest_put_get(storage: Storage) -> None:
+    digest = Digest.of_bytes(MANIFEST)
+    await storage.manifests.put("foo", MANIFEST, digest)
+    assert await storage.manifests.get("foo", digest) == MANIFEST
+    assert await storage.manifests.exists("foo", digest)
+    assert not await storage.manifests.exists("bar", digest)
+    with pytest.raises(ManifestUnknown):
+        await storage.manifests.get("bar", digest)
+    assert await storage.manifests.list_digests("foo") == [digest]
+    assert await storage.manifests.list_digests("bar") == []
+
+
+async def test_manifest_put_checks_digest(storage: Storage) -> None:
+    with pytest.raises(DigestMismatch):
+        await storage.manifests.put("foo", MANIFEST, Digest.of_bytes(b"other"))
+    assert await storage.manifests.list_digests("foo") == []
+
+
+async def test_tags(storage: Storage) -> None:
+    d1, d2 = Digest.of_bytes(b"m1"), Digest.of_bytes(b"m2")
+    await storage.manifests.put("foo", b"m1", d1)
+    await storage.manifests.put("foo", b"m2", d2)
+    for tag in ["v2", "latest", "v1", "a"]:
+        await storage.tags.tag("foo", tag, d1)
+    await storage.tags.tag("foo", "latest", d2)
+    assert await storage.tags.resolve("foo", "latest") == d2
+    assert await storage.tags.resolve("foo", "v1") == d1
+    assert await storage.tags.list("foo") == ["a", "latest", "v1", "v2"]
+    assert await storage.tags.list("foo", n=2) == ["a", "latest"]
+    assert await storage.tags.list("foo", last="latest", n=1) == ["v1"]
+    assert await storage.tags.list("foo", last="v2") == []
+    assert await storage.tags.lookup("foo", d1) == ["a", "v1", "v2"]
+    # Distribution keeps every revision a tag pointed at in its index.
+    for d in (d1, d2):
+        link = path_for(TagIndexEntryLinkPath("foo", "latest", d))
+        assert await storage.driver.get_content(link) == str(d).encode()
+
+
+async def test_tag_errors(storage: Storage) -> None:
+    with pytest.raises(RepositoryUnknown):
+        await storage.tags.resolve("nothing", "latest")
+    with pytest.raises(RepositoryUnknown):
+        await storage.tags.list("nothing")
+    digest = Digest.of_bytes(b"m")
+    await storage.manifests.put("foo", b"m", digest)
+    assert await storage.tags.list("foo") == []
+    with pytest.raises(TagUnknown):
+        await storage.tags.resolve("foo", "latest")
+    with pytest.raises(TagUnknown):
+        await storage.tags.resolve("foo", "../../x")
+    with pytest.raises(TagUnknown):
+        await storage.tags.untag("foo", "latest")
+
+
+async def test_concurrent_tag_puts_leave_one_consistent_tag(storage: Storage) -> None:
+    digests = [Digest.of_bytes(f"m{i}".encode()) for i in range(16)]
+    for i, d in enumerate(digests):
+        await storage.manifests.put("foo", f"m{i}".encode(), d)
+    await asyncio.gather(*(storage.tags.tag("foo", "latest", d) for d in digests))
+    current = await storage.tags.resolve("foo", "latest")
+    assert current in digests
+    raw = await storage.driver.get_content(path_for(TagCurrentLinkPath("foo", "latest")))
+    assert raw == str(current).encode()
+    assert await storage.manifests.get("foo", current) in [f"m{i}".encode() for i in range(16)]
+    assert await storage.tags.list("foo") == ["latest"]
+
+
+async def test_manifest_delete_removes_its_tags(storage: Storage) -> None:
+    d1, d2 = Digest.of_bytes(b"m1"), Digest.of_bytes(b"m2")
+    await storage.manifests.put("foo", b"m1", d1)
+    await storage.manifests.put("foo", b"m2", d2)
+    await storage.tags.tag("foo", "one", d1)
+    await storage.tags.tag("foo", "also-one", d1)
+    await storage.tags.tag("foo", "two", d2)
+    await storage.manifests.delete("foo", d1)
+    assert await storage.tags.list("foo") == ["two"]
+    with pytest.raises(ManifestUnknown):
+        await storage.manifests.get("foo", d1)
+    with pytest.raises(ManifestUnknown):
+        await storage.manifests.delete("foo", d1)
+    assert await storage.manifests.list_digests("foo") == [d2]
+    await storage.tags.untag("foo", "two")
+    assert await storage.tags.list("foo") == []
+    assert await storage.manifests.get("foo", d2) == b"m2"
+
+
+async def test_repositories_catalog_order_and_pagination(storage: Storage) -> None:
+    digest = Digest.of_bytes(b"m")
+    for name in ["b", "a/b", "a", "a-b", "a/0", "c/d/e"]:
+        await storage.manifests.put(name, b"m", digest)
+    await push_blob(storage, "only/blobs", b"layer")  # no _manifests: not in the catalog
+    expected = ["a", "a/0", "a/b", "a-b", "b", "c/d/e"]
+    assert await storage.repositories() == expected
+    assert await storage.repositories(n=2) == ["a", "a/0"]
+    assert await storage.repositories(last="a/b", n=2) == ["a-b", "b"]
+    assert await storage.repositories(last="c/d/e") == []
+    assert await storage.repositories(n=0) == []
+
+
+async def test_crash_leftovers_stay_invisible(storage: Storage) -> None:
+    digest = Digest.of_bytes(b"m")
+    await storage.manifests.put("foo", b"m", digest)
+    await storage.tags.tag("foo", "latest", digest)
+    # A crash between mkdir and rename leaves a temp file and a tag directory with no link.
+    tags_dir = path_for(TagCurrentLinkPath("foo", "latest")).rsplit("/", 3)[0]
+    await storage.driver.put_content(f"{tags_dir}/.tmp-1/current/link", b"sha256:junk")
+    await storage.driver.put_content(f"{tags_dir}/half/index/.tmp-2", b"")
+    # An upload that never finished is not a blob.
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"partial"))
+    assert await storage.tags.list("foo") == ["latest"]
+    assert await storage.repositories() == ["foo"]
+    assert await storage.blobs.exists_global(Digest.of_bytes(b"partial")) is None
+
+
+async def test_readonly(tmp_path: Path) -> None:
+    writable = Storage(tmp_path)
+    digest = await push_blob(writable, "foo", b"blob")
+    await writable.manifests.put("foo", MANIFEST, Digest.of_bytes(MANIFEST))
+    await writable.tags.tag("foo", "latest", Digest.of_bytes(MANIFEST))
+    state = await writable.uploads.create("foo")
+    await writable.aclose()
+
+    ro = Storage(tmp_path, readonly=True)
+    try:
+        assert (await ro.blobs.stat("foo", digest)).size == 4
+        assert await ro.tags.resolve("foo", "latest") == Digest.of_bytes(MANIFEST)
+        assert await ro.manifests.get("foo", Digest.of_bytes(MANIFEST)) == MANIFEST
+        assert (await ro.uploads.status("foo", state.id)).offset == 0
+        writes = [
+            ro.uploads.create("foo"),
+            ro.uploads.append("foo", state.id, chunks(b"x")),
+            ro.uploads.commit("foo", state.id, digest),
+            ro.uploads.put_monolithic("foo", digest, chunks(b"blob")),
+            ro.uploads.cancel("foo", state.id),
+            ro.blobs.delete("foo", digest),
+            ro.blobs.mount("foo", "bar", digest),
+            ro.manifests.put("foo", MANIFEST, Digest.of_bytes(MANIFEST)),
+            ro.manifests.delete("foo", Digest.of_bytes(MANIFEST)),
+            ro.tags.tag("foo", "v1", digest),
+            ro.tags.untag("foo", "latest"),
+        ]
+        for write in writes:
+            with pytest.raises(ReadOnly):
+                await write
+        assert await ro.uploads.purge(0) == []
+        assert (await ro.uploads.status("foo", state.id)).offset == 0
+    finally:
+        await ro.aclose()
+
+
+async def test_cancelled_append_is_rolled_back(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"kept"))
+    started = asyncio.Event()
+
+    async def stalls() -> AsyncIterator[bytes]:
+        yield os.urandom(5 << 20)  # more than one batch: a write is in flight
+        started.set()
+        await asyncio.Event().wait()
+        yield b""
+
+    task = asyncio.create_task(storage.uploads.append("foo", state.id, stalls()))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await storage.uploads.status("foo", state.id)).offset == 4
+    info = await storage.uploads.commit("foo", state.id, Digest.of_bytes(b"kept"))
+    assert info.size == 4
+
+
+CRASHING_WRITER = """
+import asyncio, os, sys
+from pathlib import Path
+from registry.storage import Storage
+
+async def forever():
+    while True:
+        yield os.urandom(1 << 20)
+        await asyncio.sleep(0)
+
+async def main():
+    storage = Storage(Path(sys.argv[1]))
+    state = await storage.uploads.create("crash/test")
+    print(state.id, flush=True)
+    await storage.uploads.append("crash/test", state.id, forever())
+
+asyncio.run(main())
+"""
+
+
+async def test_kill_during_upload_leaves_nothing_visible(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CRASHING_WRITER, str(tmp_path), stdout=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    upload_id = (await proc.stdout.readline()).decode().strip()
+    data_file = tmp_path / path_for(UploadPath("crash/test", upload_id)).lstrip("/") / "data"
+    while not data_file.exists() or data_file.stat().st_size < (8 << 20):
+        await asyncio.sleep(0.01)
+    proc.kill()
+    await proc.wait()
+
+    storage = Storage(tmp_path)
+    try:
+        # No blob appeared, and the upload resumes from whatever reached the disk.
+        assert await files_under(storage, path_for(BlobsRootPath())) == []
+        state = await storage.uploads.status("crash/test", upload_id)
+        assert state.offset == data_file.stat().st_size
+        await storage.uploads.append("crash/test", upload_id, chunks(b"tail"), start=state.offset)
+        content = data_file.read_bytes()
+        info = await storage.uploads.commit("crash/test", upload_id, Digest.of_bytes(content))
+        assert info.size == state.offset + 4
+        assert await storage.repositories() == []
+        assert (await storage.blobs.stat("crash/test", info.digest)).size == info.size
+    finally:
+        await storage.aclose()
