@@ -1,0 +1,330 @@
+"""ACL rules and their evaluation: pure code, shared by the token endpoint and ``acl check``.
+
+Semantics (issue 2 §5, after docker_auth's ``authz/acl.go``):
+
+- Rules are evaluated in order of ``priority``, then ``id`` (``store.list_rules`` returns them in
+  that order); the first rule that matches the request decides, and no match grants nothing.
+- A rule matches when its account, type, name and service patterns all match. Actions do not take
+  part in matching: a rule that matches but allows none of the requested actions still decides.
+- A pattern is a glob (``*`` any run of characters, ``/`` included; ``?`` one character;
+  ``[...]`` / ``[!...]`` a class) or a ``/regex/``. Both are anchored to the whole value and
+  compiled once. docker_auth differs on two points: its ``*`` stops at ``/`` (Go's path.Match)
+  and its regexes are unanchored; here ``*`` alone means "everything" and ``/foo/`` means exactly
+  ``foo``.
+- ``${account}`` in a name pattern expands to the requesting user's name, escaped, so that
+  ``${account}/*`` gives every user a namespace of their own.
+- An account pattern ``group:NAME`` matches the members of group NAME.
+- Anonymous requests match only rules whose account pattern is the literal ``@anonymous``; no
+  glob or regex matches them, so ``*`` never grants anonymous access by accident.
+- A matching ``deny`` rule grants nothing and ends the evaluation.
+- The grant is the requested actions that the rule allows, in the requested order; ``*`` allowed
+  means every requested action.
+- A rule whose pattern cannot be evaluated for a request (only conceivable for a pathological
+  ``/regex/`` around ``${account}``) decides that request with nothing granted: it fails closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from authsvc.names import normalize_group_name
+from authsvc.scope import Scope
+
+ACTIONS = ("pull", "push", "delete", "*")
+EFFECTS = ("allow", "deny")
+ANONYMOUS = "@anonymous"
+GROUP_PREFIX = "group:"
+ACCOUNT_VAR = "${account}"
+DEFAULT_TYPE = "repository"
+DEFAULT_PRIORITY = 100
+MIN_PRIORITY = -1_000_000
+MAX_PRIORITY = 1_000_000
+MAX_PATTERN_LENGTH = 1024
+MAX_COMMENT_LENGTH = 1024
+
+Effect = Literal["allow", "deny"]
+
+
+class RuleError(ValueError):
+    """A rule is invalid; the message names the field and the problem."""
+
+
+def _glob_to_regex(glob: str) -> str:
+    """Translate a glob into regex source (``*`` and ``?`` also match ``/``)."""
+    out: list[str] = []
+    i, n = 0, len(glob)
+    while i < n:
+        char = glob[i]
+        i += 1
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char == "[":
+            j = i
+            negate = j < n and glob[j] in "!^"
+            if negate:
+                j += 1
+            if j < n and glob[j] == "]":
+                j += 1  # a leading ']' is a literal member of the class
+            end = glob.find("]", j)
+            if end < 0:
+                raise re.error("unterminated '['")
+            body = glob[i + 1 if negate else i : end]
+            members = "".join(c if c == "-" else re.escape(c) for c in body)
+            out.append(f"[{'^' if negate else ''}{members}]")
+            i = end + 1
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
+
+
+def _is_regex(text: str) -> bool:
+    return len(text) >= 2 and text.startswith("/") and text.endswith("/")
+
+
+@functools.lru_cache(maxsize=8192)
+def _compile(source: str) -> re.Pattern[str]:
+    """Compile regex source once; the cache serves every rule that repeats a pattern."""
+    return re.compile(source, re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled glob or /regex/; ``pieces`` hold the regex source around ``${account}``."""
+
+    text: str
+    pieces: tuple[str, ...]
+
+    def matches(self, value: str, account: str | None = None) -> bool:
+        """True if ``value`` matches the whole pattern (``${account}`` expanded to ``account``)."""
+        # fullmatch anchors both ends, also around alternatives ("/a|b/") and after global
+        # flags ("/(?i)alice/"), which wrapping the source in "^(?:...)$" would break.
+        if len(self.pieces) == 1:
+            return _compile(self.pieces[0]).fullmatch(value) is not None
+        if account is None:
+            return False  # ${account} has no value for an anonymous request
+        # re.escape: an account such as "a.b" must not become a wildcard inside the pattern.
+        source = re.escape(account).join(self.pieces)
+        try:
+            return _compile(source).fullmatch(value) is not None
+        except re.error as exc:
+            # Validation compiled the pattern with a sample account; a pathological regex may
+            # still break for some other name. evaluate() turns this into a denial.
+            raise RuleError(f"pattern {self.text!r} is invalid for account {account!r}") from exc
+
+
+def compile_pattern(text: str, what: str, *, allow_account_var: bool = False) -> Pattern:
+    """Validate and compile a glob or /regex/ pattern; ``what`` names the field in errors."""
+    if not text:
+        raise RuleError(f"{what}: the pattern must not be empty")
+    if len(text) > MAX_PATTERN_LENGTH:
+        raise RuleError(f"{what}: the pattern is longer than {MAX_PATTERN_LENGTH} characters")
+    regex = _is_regex(text)
+    body = text[1:-1] if regex else text
+    parts = body.split(ACCOUNT_VAR) if allow_account_var else [body]
+    for part in parts:
+        if "${" in part:
+            allowed = f"; only {ACCOUNT_VAR} is supported" if allow_account_var else ""
+            raise RuleError(f"{what}: unknown variable in {text!r}{allowed}")
+    if regex and not body:
+        raise RuleError(f"{what}: empty regex {text!r}")
+    try:
+        pieces = tuple(part if regex else _glob_to_regex(part) for part in parts)
+        # Compile with a sample account too, so a pattern that breaks around the variable fails
+        # here, at `acl add`, rather than silently never matching later.
+        _compile("x".join(pieces))
+    except re.error as exc:
+        kind = "regex" if regex else "glob"
+        raise RuleError(f"{what}: invalid {kind} {text!r}: {exc}") from None
+    return Pattern(text, pieces)
+
+
+def parse_actions(values: Iterable[str]) -> tuple[str, ...]:
+    """Validate action names (comma-separated strings allowed); ``*`` subsumes the others."""
+    actions: list[str] = []
+    for value in values:
+        for raw in value.split(","):
+            action = raw.strip()
+            if not action:
+                continue
+            if action not in ACTIONS:
+                raise RuleError(f"actions: unknown action {action!r} (use {', '.join(ACTIONS)})")
+            if action not in actions:
+                actions.append(action)
+    return ("*",) if "*" in actions else tuple(actions)
+
+
+def parse_priority(value: str | int) -> int:
+    """Validate a priority (an integer between MIN_PRIORITY and MAX_PRIORITY)."""
+    if isinstance(value, bool):
+        raise RuleError(f"priority: expected an integer, got {value!r}")
+    try:
+        priority = value if isinstance(value, int) else int(str(value).strip(), 10)
+    except ValueError:
+        raise RuleError(f"priority: expected an integer, got {value!r}") from None
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise RuleError(f"priority: must be between {MIN_PRIORITY} and {MAX_PRIORITY}")
+    return priority
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AclRule:
+    """One rule; constructing it validates and compiles it (RuleError when invalid)."""
+
+    id: int | None = None
+    priority: int = DEFAULT_PRIORITY
+    account: str
+    name: str
+    type: str = DEFAULT_TYPE
+    service: str | None = None
+    actions: tuple[str, ...] = ()
+    effect: Effect = "allow"
+    comment: str | None = None
+    created_at: dt.datetime | None = field(default=None, compare=False)
+    # Compiled forms, derived in __post_init__.
+    _group: str | None = field(init=False, repr=False, compare=False)
+    _account: Pattern | None = field(init=False, repr=False, compare=False)
+    _type: Pattern = field(init=False, repr=False, compare=False)
+    _name: Pattern = field(init=False, repr=False, compare=False)
+    _service: Pattern | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Validate every field and compile the patterns."""
+        setattr_ = object.__setattr__
+        setattr_(self, "priority", parse_priority(self.priority))
+        if self.effect not in EFFECTS:
+            raise RuleError(f"effect: expected allow or deny, got {self.effect!r}")
+        actions = parse_actions(self.actions)
+        if self.effect == "allow" and not actions:
+            raise RuleError("actions: an allow rule needs at least one action")
+        if self.effect == "deny" and actions:
+            raise RuleError("actions: a deny rule grants nothing, so it takes no actions")
+        setattr_(self, "actions", actions)
+        # User names are NFKC-normalised (authsvc.names), so account patterns are too.
+        account = unicodedata.normalize("NFKC", self.account)
+        setattr_(self, "account", account)
+        group: str | None = None
+        account_pattern: Pattern | None = None
+        if account.startswith(GROUP_PREFIX):
+            try:
+                group = normalize_group_name(account[len(GROUP_PREFIX) :])
+            except ValueError as exc:
+                raise RuleError(f"account: {exc}") from None
+        elif account.startswith("@"):
+            if account != ANONYMOUS:
+                raise RuleError(
+                    f"account: {account!r} is reserved (the only '@' account is {ANONYMOUS})"
+                )
+            if ACCOUNT_VAR in self.name:
+                raise RuleError(f"name: {ACCOUNT_VAR} has no value for {ANONYMOUS}")
+        else:
+            account_pattern = compile_pattern(account, "account")
+        setattr_(self, "_group", group)
+        setattr_(self, "_account", account_pattern)
+        setattr_(self, "_type", compile_pattern(self.type, "type"))
+        setattr_(self, "_name", compile_pattern(self.name, "name", allow_account_var=True))
+        service = None if self.service is None else compile_pattern(self.service, "service")
+        setattr_(self, "_service", service)
+        if self.comment is not None and len(self.comment) > MAX_COMMENT_LENGTH:
+            raise RuleError(f"comment: longer than {MAX_COMMENT_LENGTH} characters")
+
+    def matches_account(self, account: str | None, groups: frozenset[str]) -> bool:
+        """True if the rule applies to this requester (None = anonymous)."""
+        if account is None:
+            return self.account == ANONYMOUS
+        if self._group is not None:
+            return self._group in groups
+        return self._account is not None and self._account.matches(account)
+
+    def matches(
+        self, *, account: str | None, groups: frozenset[str], scope: Scope, service: str
+    ) -> bool:
+        """True if the rule applies to this requester, resource and service."""
+        return (
+            self.matches_account(account, groups)
+            and self._type.matches(scope.type)
+            and (self._service is None or self._service.matches(service))
+            and self._name.matches(scope.name, account)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one scope: the granted actions and the rule that decided (None: no match)."""
+
+    granted: tuple[str, ...]
+    rule: AclRule | None
+
+
+def intersect(requested: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
+    """The requested actions that ``allowed`` permits, in requested order; ``*`` permits all."""
+    if "*" in allowed:
+        return tuple(requested)
+    return tuple(action for action in requested if action in allowed)
+
+
+def evaluate(
+    rules: Sequence[AclRule],
+    *,
+    account: str | None,
+    groups: frozenset[str],
+    scope: Scope,
+    service: str,
+) -> Decision:
+    """Decide one scope: the first matching rule (in the given order) wins; no match denies."""
+    for rule in rules:
+        try:
+            matched = rule.matches(account=account, groups=groups, scope=scope, service=service)
+        except RuleError:
+            return Decision((), rule)  # fail closed: a rule we cannot evaluate denies
+        if matched:
+            if rule.effect == "deny":
+                return Decision((), rule)
+            return Decision(intersect(scope.actions, rule.actions), rule)
+    return Decision((), None)
+
+
+def sort_key(rule: AclRule) -> tuple[int, int]:
+    """Evaluation order: priority, then id (rules not stored yet come last within a priority)."""
+    return (rule.priority, rule.id if rule.id is not None else MAX_PRIORITY * 1000)
+
+
+def describe_rule(rule: AclRule) -> str:
+    """A one-line, human-readable form: ``#1: allow account=alice name=${account}/* ...``."""
+    parts = [f"#{rule.id}:" if rule.id is not None else "(new):", rule.effect]
+    if rule.priority != DEFAULT_PRIORITY:
+        parts.append(f"priority={rule.priority}")
+    parts.append(f"account={rule.account}")
+    if rule.type != DEFAULT_TYPE:
+        parts.append(f"type={rule.type}")
+    parts.append(f"name={rule.name}")
+    if rule.service is not None:
+        parts.append(f"service={rule.service}")
+    if rule.actions:
+        parts.append(f"actions={','.join(rule.actions)}")
+    if rule.comment:
+        parts.append(f"comment={rule.comment!r}")
+    return " ".join(parts)
+
+
+def rule_to_dict(rule: AclRule) -> dict[str, object]:
+    """The rule as JSON-ready data (``acl list --json``, ``acl check --json``)."""
+    return {
+        "id": rule.id,
+        "priority": rule.priority,
+        "account": rule.account,
+        "type": rule.type,
+        "name": rule.name,
+        "service": rule.service,
+        "actions": list(rule.actions),
+        "effect": rule.effect,
+        "comment": rule.comment,
+        "created_at": rule.created_at.isoformat() if rule.created_at else None,
+    }

@@ -1,0 +1,118 @@
+"""The aiohttp application factory: state, resources (cleanup contexts), routes, middlewares."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from authsvc import db
+from authsvc.appkeys import (
+    ACL_CACHE,
+    AUTHENTICATOR,
+    CONFIG,
+    ENGINE,
+    ISSUER,
+    REFRESH_TOKENS,
+    SESSIONMAKER,
+    SIGNER,
+    VERIFY_POOL,
+)
+from authsvc.authn import Authenticator
+from authsvc.config import Config
+from authsvc.handlers import ROUTES
+from authsvc.issue import AclCache, TokenIssuer
+from authsvc.keys import SigningMaterial, load_signing_material
+from authsvc.middlewares import error_middleware
+from authsvc.passwords import PasswordHasher
+from authsvc.refresh import RefreshTokens
+from authsvc.tokens import TokenSigner
+
+# Token requests are a handful of form fields; refuse anything larger early.
+MAX_REQUEST_BODY = 64 * 1024
+# Added to the verify threads' nice value (0..19); the event loop keeps the process's own.
+VERIFY_THREAD_NICENESS = 10
+
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+
+def signer_ctx(material: SigningMaterial | None) -> CleanupCtx:
+    """Load the signing key once (or use the pre-loaded one) and keep the key object."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        token = app[CONFIG].token
+        loaded = material or load_signing_material(token.signing_key, token.signing_cert)
+        app[SIGNER] = TokenSigner(loaded)
+        yield
+
+    return ctx
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread at a lower CPU priority than the event loop (Linux: per thread).
+
+    argon2id keeps a core busy for each verification; with as many verify threads as cores the
+    event loop would get only its fair share of CPU, and token requests that need no password
+    would queue behind slow logins (issue 5 T4). On Linux each thread is a schedulable task, so
+    ``setpriority`` on the thread id deprioritises just this thread.
+    """
+    if sys.platform == "linux":
+        tid = threading.get_native_id()
+        with contextlib.suppress(OSError):
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, current + VERIFY_THREAD_NICENESS))
+
+
+async def verify_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The threads that run password verification, off the event loop (issue 5 T4)."""
+    threads = app[CONFIG].passwords.verify_threads
+    pool = ThreadPoolExecutor(
+        max_workers=threads,
+        thread_name_prefix="authsvc-verify",
+        initializer=lower_thread_priority,
+    )
+    app[VERIFY_POOL] = pool
+    yield
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def db_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The database engine and session factory; the pool is disposed of on shutdown."""
+    engine = db.make_engine(app[CONFIG].database)
+    app[ENGINE] = engine
+    app[SESSIONMAKER] = db.make_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The service objects the handlers call: authentication, refresh tokens, issuing."""
+    config = app[CONFIG]
+    sessionmaker = app[SESSIONMAKER]
+    refresh = RefreshTokens(sessionmaker, ttl=config.token.refresh_ttl)
+    app[REFRESH_TOKENS] = refresh
+    app[AUTHENTICATOR] = Authenticator(
+        sessionmaker,
+        PasswordHasher(config.passwords),
+        app[VERIFY_POOL],
+        refresh,
+        cache_ttl=config.passwords.credential_cache_ttl,
+    )
+    app[ACL_CACHE] = AclCache(sessionmaker)
+    app[ISSUER] = TokenIssuer(app[SIGNER], app[ACL_CACHE], config.token)
+    yield
+
+
+def create_app(config: Config, *, material: SigningMaterial | None = None) -> web.Application:
+    """Build the authsvc application; ``material`` skips loading the key from the config paths."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BODY)
+    app[CONFIG] = config
+    app.cleanup_ctx.extend([signer_ctx(material), verify_pool_ctx, db_ctx, services_ctx])
+    for table in ROUTES:
+        app.add_routes(table)
+    return app

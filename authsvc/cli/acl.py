@@ -1,0 +1,210 @@
+"""``authsvc acl ...``: add, list, delete, check, import and export ACL rules.
+
+``acl check`` runs the token endpoint's evaluation (authsvc.acl.evaluate over store.list_rules and
+the user's groups) and explains each decision with the rule that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc import acl, aclfile, store
+from authsvc.cli.common import CliError, get_config, print_json
+from authsvc.cli.dbsession import run_in_session
+from authsvc.names import normalize_username
+from authsvc.scope import Scope, ScopeError, format_scope, parse_scopes
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Validate and store one rule."""
+    try:
+        priority = acl.parse_priority(args.priority)
+    except acl.RuleError as exc:
+        raise CliError(str(exc)) from None
+
+    async def action(session: AsyncSession) -> acl.AclRule:
+        return await store.add_rule(
+            session,
+            account=args.account,
+            name=args.name,
+            type=args.type,
+            actions=[args.actions] if args.actions is not None else [],
+            service=args.service,
+            effect=args.effect,
+            priority=priority,
+            comment=args.comment,
+        )
+
+    rule = run_in_session(args, action)
+    print(f"added rule {acl.describe_rule(rule)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List rules in evaluation order."""
+    rules = run_in_session(args, store.list_rules)
+    if args.json:
+        print_json([acl.rule_to_dict(r) for r in rules])
+    else:
+        for rule in rules:
+            print(acl.describe_rule(rule))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete one rule by id."""
+
+    async def action(session: AsyncSession) -> acl.AclRule:
+        return await store.delete_rule(session, args.id)
+
+    rule = run_in_session(args, action)
+    print(f"deleted rule {acl.describe_rule(rule)}")
+    return 0
+
+
+def _explain(scope: Scope, decision: acl.Decision) -> str:
+    granted = ",".join(decision.granted) if decision.granted else "(none)"
+    why = f"rule {acl.describe_rule(decision.rule)}" if decision.rule else "no rule matched"
+    return f"{format_scope(scope)} -> {granted} ({why})"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print the grant and the deciding rule for each scope, as the token endpoint decides."""
+    config = get_config(args)
+    service = args.service or config.token.services[0]
+    if service not in config.token.services:
+        known = ", ".join(config.token.services)
+        raise CliError(f"unknown service {service!r} (this server issues for: {known})")
+    try:
+        scopes = parse_scopes(args.scopes)
+    except ScopeError as exc:
+        raise CliError(str(exc)) from None
+    account: str | None = None
+    if args.account != acl.ANONYMOUS:
+        try:
+            account = normalize_username(args.account)
+        except ValueError as exc:
+            raise CliError(f"{exc} (use {acl.ANONYMOUS} for anonymous requests)") from None
+
+    async def action(session: AsyncSession) -> tuple[store.UserRecord | None, list[acl.Decision]]:
+        user: store.UserRecord | None = None
+        groups: frozenset[str] = frozenset()
+        if account is not None:
+            user = await store.get_user(session, account)
+            if user is None:
+                raise store.NotFound(f"unknown user {account!r}")
+            groups = await store.groups_of(session, user.id)
+        rules = await store.list_rules(session)
+        decisions = [
+            acl.evaluate(rules, account=account, groups=groups, scope=scope, service=service)
+            for scope in scopes
+        ]
+        return user, decisions
+
+    user, decisions = run_in_session(args, action, config=config)
+    if user is not None and user.disabled:
+        print(
+            f"note: user {user.name!r} is disabled; the token endpoint refuses it", file=sys.stderr
+        )
+    if args.json:
+        print_json(
+            [
+                {
+                    "scope": format_scope(scope),
+                    "granted": list(decision.granted),
+                    "rule": acl.rule_to_dict(decision.rule) if decision.rule else None,
+                }
+                for scope, decision in zip(scopes, decisions, strict=True)
+            ]
+        )
+    else:
+        for scope, decision in zip(scopes, decisions, strict=True):
+            print(_explain(scope, decision))
+    return 0
+
+
+def _read_source(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{source}: not UTF-8 text") from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Add the rules of a docker_auth-style YAML file (all or nothing)."""
+    try:
+        rules = aclfile.parse(_read_source(args.file))
+    except acl.RuleError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+
+    async def action(session: AsyncSession) -> list[acl.AclRule]:
+        if args.replace:
+            return await store.replace_rules(session, rules)
+        return await store.add_rules(session, rules)
+
+    stored = run_in_session(args, action)
+    verb = "replaced all rules with" if args.replace else "imported"
+    print(f"{verb} {len(stored)} rule(s) from {args.file}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print every rule as a docker_auth-style YAML file."""
+    sys.stdout.write(aclfile.export(run_in_session(args, store.list_rules)))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``acl`` command group."""
+    parser = subparsers.add_parser("acl", help="manage access-control rules")
+    sub = parser.add_subparsers(dest="acl_command", required=True, metavar="COMMAND")
+
+    add = sub.add_parser("add", help="add a rule")
+    add.add_argument("--account", required=True, help="glob, /regex/, group:NAME or @anonymous")
+    add.add_argument("--name", required=True, help="glob or /regex/; ${account} expands")
+    add.add_argument("--type", default=acl.DEFAULT_TYPE, help="resource type (default repository)")
+    add.add_argument("--actions", help="comma-separated: pull,push,delete or *")
+    add.add_argument("--service", help="only for this service (glob or /regex/)")
+    add.add_argument(
+        "--effect",
+        choices=acl.EFFECTS,
+        default="allow",
+        help="deny: a match grants nothing and ends evaluation (give no --actions)",
+    )
+    add.add_argument(
+        "--priority",
+        default=str(acl.DEFAULT_PRIORITY),
+        help=f"lower is evaluated first (default {acl.DEFAULT_PRIORITY})",
+    )
+    add.add_argument("--comment", help="free text, shown by acl list and acl check")
+    add.set_defaults(func=cmd_add)
+
+    listing = sub.add_parser("list", help="list rules in evaluation order")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_list)
+
+    remove = sub.add_parser("delete", help="delete a rule")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(func=cmd_delete)
+
+    check = sub.add_parser("check", help="explain what the ACL grants")
+    check.add_argument("account", help=f"a user name, or {acl.ANONYMOUS}")
+    check.add_argument("scopes", nargs="+", metavar="SCOPE", help="e.g. repository:alice/app:pull")
+    check.add_argument("--service", help="the requested service (default: the first configured)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(func=cmd_check)
+
+    imp = sub.add_parser("import", help="add rules from a docker_auth-style YAML file")
+    imp.add_argument("file", help="the YAML file, or - for stdin")
+    imp.add_argument("--replace", action="store_true", help="delete all existing rules first")
+    imp.set_defaults(func=cmd_import)
+
+    sub.add_parser("export", help="print the rules as YAML").set_defaults(func=cmd_export)

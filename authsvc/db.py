@@ -1,0 +1,122 @@
+"""Database plumbing: the async engine, the session factory and running alembic migrations."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from authsvc.config import DatabaseConfig, normalize_database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# The repository root holds migrations/ and pyproject.toml; resolve it from the package, not the
+# working directory, so the CLI works from anywhere (also when installed editable).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the directory of a SQLite database file; a fresh checkout has no data/ yet."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # SQLite leaves foreign keys off unless asked, per connection.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # A concurrent writer (the CLI while the server runs) waits instead of failing at once.
+    cursor.execute("PRAGMA busy_timeout=5000")
+    # WAL lets readers (token requests) proceed during a write; NORMAL sync is durable enough
+    # with WAL and keeps record_login commits cheap (issue 5).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(cfg: DatabaseConfig) -> AsyncEngine:
+    """Create the async engine for ``cfg.url`` (plain sqlite/postgresql URLs are mapped)."""
+    url = normalize_database_url(cfg.url)
+    kwargs: dict[str, Any] = {"echo": cfg.echo}
+    ensure_sqlite_directory(url)
+    if make_url(url).get_backend_name() == "postgresql":
+        kwargs["pool_size"] = cfg.pool_size
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (store returns plain records anyway)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> AlembicConfig:
+    """The alembic configuration of this project; ``url`` overrides the configured database.
+
+    Settings come from ``[tool.alembic]`` in pyproject.toml when the source tree has one; an
+    installed copy without it falls back to the migrations/ directory next to the package.
+    """
+    from alembic.config import Config as AlembicConfig
+
+    pyproject = PROJECT_ROOT / "pyproject.toml"
+    cfg = AlembicConfig(toml_file=pyproject) if pyproject.is_file() else AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        # migrations/env.py reads this attribute before falling back to load_config().
+        cfg.attributes["url"] = normalize_database_url(url)
+    return cfg
+
+
+def _in_thread(fn: Any, *args: Any) -> Any:
+    # env.py runs the async engine with asyncio.run(); a private thread has no event loop, so
+    # this works from synchronous code and from inside a running loop alike.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="alembic") as pool:
+        return pool.submit(fn, *args).result()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` up to ``revision`` (blocks; run from sync code)."""
+    from alembic import command
+
+    _in_thread(command.upgrade, alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` down to ``revision`` (blocks; run from sync code)."""
+    from alembic import command
+
+    _in_thread(command.downgrade, alembic_config(url), revision)
+
+
+def head_revision() -> str | None:
+    """The newest revision in migrations/."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(
+            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+        )

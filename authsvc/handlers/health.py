@@ -1,0 +1,25 @@
+"""``GET /healthz`` (the process is alive) and ``GET /readyz`` (database reachable, key loaded)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from authsvc import store
+from authsvc.appkeys import SESSIONMAKER, SIGNER
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def get_health(request: web.Request) -> web.Response:
+    """Liveness: answers as long as the event loop runs."""
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def get_ready(request: web.Request) -> web.Response:
+    """Readiness: the signing key is loaded and the database answers (else 503 via middleware)."""
+    signer = request.app[SIGNER]
+    async with request.app[SESSIONMAKER]() as session:
+        await store.ping(session)
+    return web.json_response({"status": "ready", "alg": signer.alg, "kid": signer.kid})

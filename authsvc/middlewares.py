@@ -1,0 +1,78 @@
+"""The error middleware: the one place that turns failures into JSON responses."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy import exc as sa_exc
+
+from authsvc.appkeys import CONFIG
+from authsvc.errors import AuthError, ErrorCode, envelope, oauth_body
+
+log = logging.getLogger(__name__)
+
+# Failures that mean "the database cannot be reached (or is not migrated) right now": the client
+# gets 503 with Retry-After rather than a traceback, and retrying later may succeed.
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+)
+RETRY_AFTER = "5"
+
+_HTTP_CODES = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+}
+
+
+def error_response(request: web.Request, error: AuthError) -> web.Response:
+    """Render ``error``: OAuth2 (RFC 6749 §5.2) for POST, the errors envelope otherwise."""
+    if request.method == "POST":
+        response = web.json_response(oauth_body(error), status=error.code.oauth_status)
+    else:
+        response = web.json_response(envelope(error), status=error.code.status)
+    response.headers.update(error.headers)
+    if response.status == 401:
+        # RFC 7235 §4.1: a 401 names the scheme to use; docker login then retries with Basic.
+        realm = request.app[CONFIG].server.realm.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
+    # RFC 6749 §5.1/§5.2: token endpoint responses must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _from_http_exception(exc: web.HTTPException) -> AuthError:
+    code = _HTTP_CODES.get(exc.status, ErrorCode.REQUEST_INVALID)
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    message = code.message if exc.status in _HTTP_CODES else exc.reason.lower()
+    return AuthError(code, message, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Catch AuthError, aiohttp HTTP errors, database outages and bugs; answer in JSON."""
+    try:
+        return await handler(request)
+    except AuthError as exc:
+        error = exc
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        error = _from_http_exception(exc)
+    except DATABASE_UNAVAILABLE as exc:
+        # The exception text names the failure (refused, timed out, no such table), no secrets.
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        error = AuthError(
+            ErrorCode.UNAVAILABLE,
+            "the user database is unavailable; try again later",
+            headers={"Retry-After": RETRY_AFTER},
+        )
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error = AuthError(ErrorCode.UNKNOWN)
+    return error_response(request, error)

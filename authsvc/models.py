@@ -1,0 +1,171 @@
+"""SQLAlchemy 2.x typed models: the schema that the alembic revisions in migrations/ create.
+
+Only authsvc.store queries these models; everything else sees the frozen records it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names, so that migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+NAME_LENGTH = 255
+PATTERN_LENGTH = 1024
+
+
+def utcnow() -> dt.datetime:
+    """The current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as naive
+    UTC and the zone is put back on the way out. Naive input is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """Convert to UTC (naive on SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; its metadata is alembic's ``target_metadata``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """An account that can log in with a password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[GroupMember]] = relationship(
+        back_populates="user", lazy="raise_on_sql", passive_deletes=True
+    )
+
+
+class Group(Base):
+    """A named set of users, matched by ACL account patterns ``group:NAME``."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="group", lazy="raise_on_sql", passive_deletes=True
+    )
+
+
+class GroupMember(Base):
+    """Membership of one user in one group."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed: groups_of(user) runs on every token request.
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    group: Mapped[Group] = relationship(back_populates="members", lazy="raise_on_sql")
+    user: Mapped[User] = relationship(back_populates="memberships", lazy="raise_on_sql")
+
+
+class AclRuleRow(Base):
+    """An ACL rule as stored; authsvc.acl.AclRule is its validated, compiled form."""
+
+    __tablename__ = "acl_rules"
+    __table_args__ = (
+        CheckConstraint("effect IN ('allow', 'deny')", name="effect"),
+        # list_rules reads every rule in this order on (cached) token requests.
+        Index("ix_acl_rules_priority_id", "priority", "id"),
+        # Ids are shown and used by `acl delete ID`; SQLite would reuse a deleted maximum.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    name: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    type: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    service: Mapped[str | None] = mapped_column(String(PATTERN_LENGTH))
+    # Comma-separated action names ("pull,push"); empty for deny rules.
+    actions: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    effect: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str | None] = mapped_column(String(PATTERN_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefreshToken(Base):
+    """A refresh token (docker's identity token), stored as the SHA-256 of its secret."""
+
+    __tablename__ = "refresh_tokens"
+    # Ids are shown and used by `token revoke ID`; SQLite would reuse a deleted maximum.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Unique: the token path looks tokens up by hash (issue 5 T1).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    service: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    client_id: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship(lazy="raise_on_sql")

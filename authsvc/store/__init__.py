@@ -1,0 +1,81 @@
+"""The SQL store: the only package that queries the database (STYLE §18).
+
+Every function takes an ``AsyncSession`` and returns frozen records, never ORM objects. No function
+commits: the caller owns the transaction, so one CLI command or one request is all-or-nothing
+(``await session.commit()`` when done; leaving the session without it rolls back). Writes flush,
+so a conflict surfaces as ``Conflict`` at the call that caused it.
+
+Callers use the flat namespace (``store.get_user``); the submodules only keep each part small.
+"""
+
+from authsvc.store.common import (
+    Conflict,
+    GroupRecord,
+    NotFound,
+    RefreshTokenRecord,
+    StoreError,
+    UserRecord,
+)
+from authsvc.store.groups import (
+    add_member,
+    create_group,
+    delete_group,
+    groups_of,
+    list_groups,
+    remove_member,
+)
+from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
+from authsvc.store.tokens import (
+    create_refresh_token,
+    get_refresh_token_by_hash,
+    list_refresh_tokens,
+    revoke_refresh_token,
+    revoke_user_refresh_tokens,
+    touch_refresh_token,
+)
+from authsvc.store.users import (
+    count_users,
+    create_user,
+    delete_user,
+    get_user,
+    list_users,
+    ping,
+    record_login,
+    set_disabled,
+    set_password_hash,
+)
+
+__all__ = [
+    "Conflict",
+    "GroupRecord",
+    "NotFound",
+    "RefreshTokenRecord",
+    "StoreError",
+    "UserRecord",
+    "add_member",
+    "add_rule",
+    "add_rules",
+    "count_users",
+    "create_group",
+    "create_refresh_token",
+    "create_user",
+    "delete_group",
+    "delete_rule",
+    "delete_user",
+    "get_refresh_token_by_hash",
+    "get_user",
+    "groups_of",
+    "list_groups",
+    "list_refresh_tokens",
+    "list_rules",
+    "list_users",
+    "ping",
+    "record_login",
+    "remove_member",
+    "replace_rules",
+    "revoke_refresh_token",
+    "revoke_user_refresh_tokens",
+    "set_disabled",
+    "set_password_hash",
+    "touch_refresh_token",
+]

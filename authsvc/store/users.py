@@ -1,0 +1,116 @@
+"""Users: lookup, creation, password and state changes, login bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.models import GroupMember, RefreshToken, User, utcnow
+from authsvc.names import normalize_username
+from authsvc.store.common import (
+    USER_COLUMNS,
+    Conflict,
+    UserRecord,
+    flush,
+    user_id_of,
+    user_record,
+)
+from authsvc.store.tokens import revoke_tokens_of
+
+
+async def ping(session: AsyncSession) -> None:
+    """Prove that the database answers and is migrated to the newest table (for /readyz)."""
+    await session.execute(select(RefreshToken.id).limit(1))
+
+
+async def get_user(session: AsyncSession, name: str) -> UserRecord | None:
+    """Look a user up by (already normalised) name: one indexed query."""
+    row = (await session.execute(select(*USER_COLUMNS).where(User.name == name))).first()
+    return None if row is None else user_record(row)
+
+
+async def create_user(
+    session: AsyncSession, name: str, password_hash: str, admin: bool = False
+) -> UserRecord:
+    """Create a user (the name is normalised; ValueError if invalid, Conflict if taken)."""
+    name = normalize_username(name)
+    if await get_user(session, name) is not None:
+        raise Conflict(f"user {name!r} already exists")
+    now = utcnow()
+    user = User(
+        name=name,
+        password_hash=password_hash,
+        admin=admin,
+        disabled=False,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(user)
+    await flush(session, f"user {name!r} already exists")
+    return UserRecord(user.id, name, password_hash, admin, False, now, now, None)
+
+
+async def list_users(session: AsyncSession) -> list[UserRecord]:
+    """All users, by name."""
+    rows = await session.execute(select(*USER_COLUMNS).order_by(User.name))
+    return [user_record(row) for row in rows]
+
+
+async def count_users(session: AsyncSession) -> int:
+    """The number of users (``make run`` creates the admin when it is 0)."""
+    return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def set_password_hash(session: AsyncSession, name: str, password_hash: str) -> int:
+    """Replace a user's password hash and revoke their refresh tokens; return how many."""
+    user_id = await user_id_of(session, name)
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, updated_at=utcnow())
+    )
+    return await revoke_tokens_of(session, user_id)
+
+
+async def set_disabled(session: AsyncSession, name: str, disabled: bool) -> int:
+    """Disable or enable a user; disabling revokes their refresh tokens (returns how many)."""
+    user_id = await user_id_of(session, name)
+    await session.execute(
+        update(User).where(User.id == user_id).values(disabled=disabled, updated_at=utcnow())
+    )
+    return await revoke_tokens_of(session, user_id) if disabled else 0
+
+
+async def delete_user(session: AsyncSession, name: str) -> None:
+    """Delete a user with their group memberships and refresh tokens."""
+    user_id = await user_id_of(session, name)
+    # Explicit deletes rather than relying on ON DELETE CASCADE, which SQLite only honours
+    # on connections that enabled foreign keys.
+    await session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
+    await session.execute(delete(GroupMember).where(GroupMember.user_id == user_id))
+    await session.execute(delete(User).where(User.id == user_id))
+
+
+async def record_login(
+    session: AsyncSession,
+    user_id: int,
+    when: dt.datetime,
+    new_hash: str | None,
+    *,
+    expected_hash: str | None = None,
+) -> None:
+    """Note a successful login; store ``new_hash`` (a rehash of the same password) if given.
+
+    With ``expected_hash`` the rehash is applied only if the stored hash is still that one, so a
+    password changed meanwhile is never overwritten by a rehash of the old password.
+    """
+    await session.execute(update(User).where(User.id == user_id).values(last_login_at=when))
+    if new_hash is not None:
+        condition = User.id == user_id
+        if expected_hash is not None:
+            condition = condition & (User.password_hash == expected_hash)
+        await session.execute(
+            update(User).where(condition).values(password_hash=new_hash, updated_at=when)
+        )

@@ -1,0 +1,98 @@
+"""Access tokens: pure claims building and a signer that holds the loaded key (no PEM per sign)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from authsvc.keys import SigningMaterial
+
+# docker_auth and Distribution's own test server back-date nbf to absorb clock skew.
+NBF_SKEW = 10
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One granted resource in the ``access`` claim (distribution docs/spec/auth/jwt.md)."""
+
+    type: str
+    name: str
+    actions: tuple[str, ...]
+
+    def to_claim(self) -> dict[str, object]:
+        """The JSON form: ``{"type", "name", "actions"}``."""
+        return {"type": self.type, "name": self.name, "actions": list(self.actions)}
+
+
+def new_jti() -> str:
+    """A random token ID with 144 bits of entropy (the contract asks for at least 128)."""
+    return secrets.token_urlsafe(18)
+
+
+def build_claims(
+    *,
+    issuer: str,
+    subject: str | None,
+    audience: str,
+    access: Sequence[AccessEntry],
+    now: int,
+    ttl: int,
+    jti: str,
+) -> dict[str, Any]:
+    """Build the JWT claims set; all times are integers and ``aud`` is one string (CONTRACT)."""
+    return {
+        "iss": issuer,
+        # An anonymous token has an empty subject, as Distribution's token server does.
+        "sub": subject or "",
+        "aud": audience,
+        "exp": now + ttl,
+        "nbf": now - NBF_SKEW,
+        "iat": now,
+        "jti": jti,
+        "access": [entry.to_claim() for entry in access],
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class TokenSigner:
+    """Signs claims with a loaded key; the JOSE header is encoded once, when it is built."""
+
+    def __init__(self, material: SigningMaterial) -> None:
+        """Precompute the header with ``kid`` (libtrust ID) and ``x5c`` (RFC 7515 §4.1.6)."""
+        self.alg = material.alg
+        self.kid = material.kid
+        self.chain = material.chain
+        self._key = material.key
+        self._algorithm = jwt.get_algorithm_by_name(material.alg)
+        self.header: dict[str, Any] = {
+            "typ": "JWT",
+            "alg": material.alg,
+            "kid": material.kid,
+            # x5c holds standard (not URL-safe) base64 of each DER certificate, leaf first.
+            "x5c": [
+                base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+                for cert in material.chain
+            ],
+        }
+        self._header_segment = _b64url(json.dumps(self.header, separators=(",", ":")).encode())
+
+    def public_key(self) -> Any:
+        """The public half of the signing key, for verifying tokens in tests and tools."""
+        return self._key.public_key()
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """Return the compact JWS. PyJWT's ES256 signer emits the 64-byte r||s form (RFC 7518)."""
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{self._header_segment}.{payload}".encode("ascii")
+        signature = self._algorithm.sign(signing_input, self._key)
+        return f"{self._header_segment}.{payload}.{_b64url(signature)}"

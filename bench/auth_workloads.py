@@ -1,0 +1,228 @@
+"""authsvc workloads T1-T4 (issue 5), plus authsvc's peak RSS under the T1 load (R5)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import statistics
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from bench.procs import BenchError, RssSampler
+from bench.results import Goal, Target
+from bench.services import SERVICE, Authsvc, basic, refresh_token
+from bench.suite import Bench, add_load_details, load_note, require_no_errors
+from bench.wrk import HttpRequest
+
+FORM = "application/x-www-form-urlencoded"
+REFRESH_TOKENS = 8  # distinct refresh tokens in the rotation, as several clients would hold
+
+# OWASP Password Storage Cheat Sheet, argon2id: equivalent minimum (memory KiB, passes) pairs.
+OWASP_ARGON2ID = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+ARGON2_RE = re.compile(r"^\$argon2(id|i|d)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$")
+
+
+def refresh_requests(svc: Authsvc, b: Bench, scope: str) -> list[HttpRequest]:
+    """POST /auth refresh_token grants (CONTRACT), one per distinct refresh token."""
+    tokens = [refresh_token(svc, b.user, b.password, [scope]) for _ in range(REFRESH_TOKENS)]
+    return [
+        HttpRequest(
+            "POST",
+            svc.realm,
+            {"Content-Type": FORM},
+            urllib.parse.urlencode(
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": token,
+                    "service": SERVICE,
+                    "client_id": "bench",
+                    "scope": scope,
+                }
+            ),
+        )
+        for token in tokens
+    ]
+
+
+def t1_refresh_grants(b: Bench) -> None:
+    """T1: refresh-grant tokens/s on SQLite and PostgreSQL; R5: authsvc's peak RSS meanwhile."""
+    peaks: list[float] = []
+    for svc, db in ((b.auth, "SQLite"), (b.auth_pg, "PostgreSQL")):
+        row = b.row(
+            "T1",
+            f"T1 refresh grant ES256, {db}",
+            "tokens/s",
+            Target(Goal.AT_LEAST, 3000, ">= 3,000/s"),
+        )
+        if svc is None:
+            row.note = b.pg_note
+            continue
+        requests = refresh_requests(svc, b, "repository:bench/t1:pull")
+        for rep in b.reps():
+            duration = b.settings.duration if rep >= 0 else b.settings.duration / 3
+            with RssSampler(svc.pid) as sampler:
+                result = b.request_rate(svc.url, requests, duration, svc.pid)
+            require_no_errors(result, f"T1 {db}")
+            if rep >= 0:
+                row.ours.append(result["rps"])
+                peaks.append(sampler.peak_mib)
+                add_load_details(row, result)
+        row.note = load_note(row)
+    b.row(
+        "R5",
+        "R5 authsvc peak RSS under T1 load",
+        "MiB",
+        Target(Goal.AT_MOST, 150, "< 150 MiB"),
+        higher_is_better=False,
+        peak=True,
+        ours=peaks,
+    )
+
+
+def t2_cached_basic(b: Bench) -> None:
+    """T2: GET /auth with Basic credentials the server verified moments ago."""
+    row = b.row(
+        "T2",
+        "T2 GET /auth, Basic seen recently",
+        "tokens/s",
+        Target(Goal.AT_LEAST, 2000, ">= 2,000/s"),
+    )
+    query = urllib.parse.urlencode({"service": SERVICE, "scope": "repository:bench/t2:pull"})
+    req = HttpRequest(
+        "GET", f"{b.auth.realm}?{query}", {"Authorization": basic(b.user, b.password)}
+    )
+    # The first request pays argon2id, then the credentials are cached.
+    b.request_rate(b.auth.url, [req], 0.5, b.auth.pid)
+    for rep in b.reps():
+        duration = b.settings.duration if rep >= 0 else b.settings.duration / 3
+        result = b.request_rate(b.auth.url, [req], duration, b.auth.pid)
+        require_no_errors(result, "T2")
+        if rep >= 0:
+            row.ours.append(result["rps"])
+            add_load_details(row, result)
+    row.note = load_note(row)
+
+
+def stored_hash(svc: Authsvc, user: str) -> str | None:
+    """The user's password hash as stored in the SQLite database (None if unreadable)."""
+    url = svc.env["AUTHSVC_DATABASE_URL"]
+    path = url.split(":///", 1)[1] if url.startswith("sqlite") else None
+    if path is None:
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+            found = conn.execute(
+                "SELECT password_hash FROM users WHERE name = ?", (user,)
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return str(found[0]) if found and found[0] else None
+
+
+def owasp_ok(memory_kib: int, time_cost: int) -> bool:
+    """True if (m, t) is at least one of OWASP's equivalent argon2id minimums."""
+    return memory_kib >= OWASP_ARGON2ID[min(max(time_cost, 1), 5)]
+
+
+def timed_login(svc: Authsvc, user: str, password: str) -> float:
+    """Seconds for one GET /auth with Basic credentials (must succeed)."""
+    query = urllib.parse.urlencode({"service": SERVICE, "scope": "repository:bench/t3:pull"})
+    req = urllib.request.Request(
+        f"{svc.realm}?{query}", headers={"Authorization": basic(user, password)}
+    )
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        resp.read()
+    return time.perf_counter() - t0
+
+
+def t3_argon2(b: Bench) -> None:
+    """T3: the argon2id parameters in use and the time of one verification."""
+    from argon2 import PasswordHasher
+
+    row = b.row(
+        "T3",
+        "T3 argon2id single verify",
+        "ms",
+        Target(Goal.CHECK, 0, "argon2id >= OWASP min"),
+    )
+    encoded = stored_hash(b.auth, b.user)
+    if encoded is None or not (m := ARGON2_RE.match(encoded)):
+        raise BenchError(f"cannot read an argon2 hash for {b.user!r} from the SQLite database")
+    variant, _, memory, passes, lanes = m.groups()
+    memory_kib, time_cost, parallelism = int(memory), int(passes), int(lanes)
+    row.label = f"T3 argon2id verify (m={memory_kib} KiB, t={time_cost}, p={parallelism})"
+    row.check = variant == "id" and owasp_ok(memory_kib, time_cost)
+    hasher = PasswordHasher()
+    for rep in b.reps():
+        count = 3 if b.settings.quick else 20
+        times = []
+        for _ in range(count):
+            t0 = time.perf_counter()
+            hasher.verify(encoded, b.password)
+            times.append(time.perf_counter() - t0)
+        if rep >= 0:
+            row.ours.append(statistics.median(times) * 1000)
+    # End to end: the first login of a user pays the verification, the next one is cached.
+    user, password = b.t3_user
+    first = timed_login(b.auth, user, password)
+    cached = min(timed_login(b.auth, user, password) for _ in range(5))
+    row.details = {
+        "variant": f"argon2{variant}",
+        "memory_kib": memory_kib,
+        "time_cost": time_cost,
+        "parallelism": parallelism,
+        "first_login_ms": first * 1000,
+        "cached_login_ms": cached * 1000,
+    }
+    row.note = (
+        f"argon2{variant} m={memory_kib} KiB t={time_cost} p={parallelism}; first login "
+        f"{first * 1000:.1f} ms end to end, cached login {cached * 1000:.1f} ms"
+    )
+
+
+def t4_latency_under_logins(b: Bench) -> None:
+    """T4: refresh-grant p99 while 16 uncached password logins are in flight."""
+    s = b.settings
+    row = b.row(
+        "T4",
+        f"T4 refresh p99 with {s.t4_in_flight} slow logins",
+        "ms",
+        Target(Goal.AT_MOST, 50, "< 50 ms"),
+        higher_is_better=False,
+    )
+    refresh = refresh_requests(b.auth, b, "repository:bench/t4:pull")[0].as_dict()
+    query = urllib.parse.urlencode({"service": SERVICE, "scope": "repository:bench/t4:pull"})
+    pool = list(b.t4_users)
+    details: list[dict[str, Any]] = []
+    for rep in b.reps():
+        fresh = [] if rep < 0 else pool[: s.t4_fresh_per_rep]
+        if rep >= 0:
+            del pool[: s.t4_fresh_per_rep]
+        result = b.load.call(
+            "t4",
+            timeout=s.t4_duration + 120,
+            refresh=refresh,
+            login_url=f"{b.auth.realm}?{query}",
+            fresh=[list(p) for p in fresh],
+            # Wrong passwords go to the pool's users, never to the account other workloads use.
+            known=[u for u, _ in b.t4_users] or [b.t3_user[0]],
+            in_flight=s.t4_in_flight,
+            duration=s.t4_duration if rep >= 0 else 1.0,
+            concurrency=4,
+        )
+        require_no_errors(result, "T4 refresh grants")
+        if rep >= 0:
+            row.ours.append(result["p99_ms"])
+            details.append(result)
+    row.details = {"runs": details}
+    if details:
+        logins = sum(sum(d["logins"].values()) for d in details)
+        seconds = s.t4_duration * len(details)
+        row.note = (
+            f"{logins / seconds:.0f} slow logins/s completed, "
+            f"{statistics.mean(d['mean_logins_in_flight'] for d in details):.1f} in flight on "
+            f"average; p50 {statistics.median(d['p50_ms'] for d in details):.1f} ms"
+        )
