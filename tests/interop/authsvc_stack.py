@@ -1,4 +1,4 @@
-"""Real processes for the authsvc interop tests: authsvc, Distribution, dockerd, containerd.
+"""Real processes for the interop tests: authsvc, both registries, dockerd, containerd.
 
 Every process is started in its own session (process group) and stopped by its id with SIGTERM,
 then SIGKILL after a bounded wait; all state lives in temporary directories.
@@ -27,7 +27,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import free_port, wait_for_port
+from tests.support import free_port
 
 BIN = Path(sys.executable).parent
 AUTHSVC = str(BIN / "authsvc")
@@ -224,10 +224,12 @@ def serve_authsvc(svc: Authsvc) -> Iterator[Authsvc]:
 
 
 @dataclass
-class Distribution:
-    """A Debian ``docker-registry`` (Distribution 2.8) behind authsvc's token auth."""
+class Registry:
+    """A running registry behind authsvc's token auth: Distribution 2.8 or ours."""
 
+    kind: str  # "distribution" (Debian's docker-registry) or "ours" (``registry serve``)
     port: int
+    storage: Path
     log: Path
 
     @property
@@ -241,10 +243,27 @@ class Distribution:
         return f"http://{self.host}"
 
 
+def _wait_v2(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+    """Wait until ``/v2/`` answers (401 with a Bearer challenge, since auth is on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"registry exited {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"registry on port {port} not ready after {timeout}s")
+        time.sleep(0.05)
+
+
 @contextmanager
-def serve_distribution(
-    binary: str, root: Path, *, realm: str, bundle: Path
-) -> Iterator[Distribution]:
+def serve_distribution(binary: str, root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
     """Write a config.yml with auth.token and run Distribution on an ephemeral loopback port.
 
     Debian's default config plus REGISTRY_AUTH_TOKEN_* variables silently stays on htpasswd,
@@ -267,8 +286,36 @@ def serve_distribution(
     log = root / "distribution.log"
     proc = spawn([binary, "serve", str(config)], log, env=env)
     try:
-        wait_for_port(port)
-        yield Distribution(port, log)
+        _wait_v2(port, proc, log)
+        yield Registry("distribution", port, root / "storage", log)
+    finally:
+        stop(proc)
+
+
+@contextmanager
+def serve_ours(root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
+    """Run our ``registry serve`` configured through Distribution's REGISTRY_* variables only.
+
+    The same realm, service, issuer and certificate bundle as Distribution gets, so one test
+    body drives both registries.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env.update(
+        REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}",
+        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(root / "storage"),
+        REGISTRY_STORAGE_DELETE_ENABLED="true",
+        REGISTRY_AUTH_TOKEN_REALM=realm,
+        REGISTRY_AUTH_TOKEN_SERVICE=SERVICE,
+        REGISTRY_AUTH_TOKEN_ISSUER=ISSUER,
+        REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=str(bundle),
+    )
+    log = root / "registry.log"
+    proc = spawn([str(BIN / "registry"), "serve"], log, env=env)
+    try:
+        _wait_v2(port, proc, log)
+        yield Registry("ours", port, root / "storage", log)
     finally:
         stop(proc)
 

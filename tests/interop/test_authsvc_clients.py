@@ -1,15 +1,18 @@
-"""authsvc as the token realm of Debian's Distribution 2.8, driven by real clients.
+"""authsvc tokens in front of both registries, driven by real clients.
 
-For ES256 and RS256 keys each: ``authsvc serve`` (real console script, temp SQLite migrated by
+For each registry (Debian's Distribution 2.8 and our ``registry serve``) and each key algorithm
+(ES256, RS256): ``authsvc serve`` (real console script, temp SQLite migrated by
 ``authsvc db upgrade``, users and rules made with the CLI, keys from ``authsvc keys generate``)
-and ``docker-registry`` whose ``rootcertbundle`` holds several certificates (rotation). Then
-skopeo, ``docker login`` (CLI only), dockerd, podman and ``ctr`` log in, push, pull and are
-denied exactly where the ACL says.
+and a registry whose ``rootcertbundle`` holds several certificates (rotation). Then skopeo,
+``docker login`` (CLI only), dockerd, podman and ``ctr`` log in, push, pull and are denied
+exactly where the ACL says. The same test bodies run against both registries, so any
+difference between ours and Distribution shows up as a failure on one side only.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -22,11 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.ociimage import build_image
 from tests.interop.authsvc_stack import (
     SERVICE,
     Authsvc,
-    Distribution,
     OciImage,
+    Registry,
     build_oci_image,
     prepare_authsvc,
     run,
@@ -34,6 +38,7 @@ from tests.interop.authsvc_stack import (
     run_dockerd,
     serve_authsvc,
     serve_distribution,
+    serve_ours,
     short_tempdir,
 )
 from tests.support import require_interop, require_tool
@@ -51,11 +56,11 @@ PASSWORDS = {
 
 @dataclass
 class Stack:
-    """authsvc + Distribution for one key algorithm, plus a pushed base image."""
+    """authsvc + one registry for one key algorithm, plus a pushed base image."""
 
     alg: str
     authsvc: Authsvc
-    registry: Distribution
+    registry: Registry
     image: OciImage
     base: str  # ``HOST/team/base:v1``, pushed by admin with skopeo
     tmp: Path
@@ -101,15 +106,24 @@ def creds(user: str) -> str:
     return f"{user}:{PASSWORDS[user]}"
 
 
-@pytest.fixture(scope="module", params=["ES256", "RS256"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("ours", "ES256"),
+        ("ours", "RS256"),
+        ("distribution", "ES256"),
+        ("distribution", "RS256"),
+    ],
+    ids=lambda p: "-".join(p),
+)
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """Start authsvc and Distribution for one algorithm; seed users, rules and an image."""
+    """Start authsvc and one registry for one algorithm; seed users, rules and an image."""
     require_tool("skopeo")
-    binary = require_tool("docker-registry")
-    alg: str = request.param
-    tmp = tmp_path_factory.mktemp(f"interop-{alg}")
+    kind, alg = request.param
+    binary = require_tool("docker-registry") if kind == "distribution" else ""
+    tmp = tmp_path_factory.mktemp(f"interop-{kind}-{alg}")
     svc = prepare_authsvc(tmp / "authsvc", alg)
     svc.add_users(PASSWORDS)
     svc.add_rules(
@@ -131,10 +145,12 @@ def stack(
     bundle = tmp / "bundle.crt"
     bundle.write_bytes(nxt.cert.read_bytes() + unrelated.cert.read_bytes() + svc.cert.read_bytes())
     image = build_oci_image(tmp / "layout", text=f"hello from {alg}")
-    with (
-        serve_authsvc(svc),
-        serve_distribution(binary, tmp / "distribution", realm=svc.realm, bundle=bundle) as reg,
-    ):
+    registry = (
+        serve_distribution(binary, tmp / "distribution", realm=svc.realm, bundle=bundle)
+        if kind == "distribution"
+        else serve_ours(tmp / "ours", realm=svc.realm, bundle=bundle)
+    )
+    with serve_authsvc(svc), registry as reg:
         stack = Stack(alg, svc, reg, image, f"{reg.host}/team/base:v1", tmp, nxt)
         skopeo(
             stack, "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", creds("admin"),
@@ -183,6 +199,37 @@ def test_skopeo_copy_inspect_list_delete(stack: Stack) -> None:
         stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), ref, check=False
     )
     assert code != 0
+
+
+def blob_files(layout: Path) -> dict[str, bytes]:
+    """Every blob of an OCI layout, by its file name (the hex digest)."""
+    return {p.name: p.read_bytes() for p in (layout / "blobs" / "sha256").iterdir()}
+
+
+def test_skopeo_copy_in_and_out_is_byte_identical(stack: Stack) -> None:
+    # Two 3 MiB random layers, stored uncompressed inside gzip so skopeo sends them as they
+    # are: what comes back out of the registry must be the very bytes that went in.
+    src = stack.tmp / "big-in"
+    build_image(src, "v1", layers=2, layer_size=3 * 1024 * 1024)
+    ref = f"docker://{stack.repo('team/big')}:v1"
+    skopeo(
+        stack, "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", creds("alice"),
+        f"oci:{src}:v1", ref,
+    )  # fmt: skip
+    out = stack.tmp / "big-out"
+    skopeo(
+        stack, "copy", "--quiet", "--src-tls-verify=false", "--src-creds", creds("reader"),
+        ref, f"oci:{out}:v1",
+    )  # fmt: skip
+    sent, received = blob_files(src), blob_files(out)
+    assert set(received) == set(sent)
+    for name, data in sent.items():
+        assert received[name] == data, f"blob {name} differs after the round trip"
+    # Every blob's bytes hash to its name, and the manifest digest did not change.
+    assert all(hashlib.sha256(d).hexdigest() == n for n, d in received.items())
+    src_index = json.loads((src / "index.json").read_text())
+    out_index = json.loads((out / "index.json").read_text())
+    assert out_index["manifests"][0]["digest"] == src_index["manifests"][0]["digest"]
 
 
 def test_skopeo_denials(stack: Stack) -> None:
