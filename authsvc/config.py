@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 5001
     realm: str = "authsvc"
+    access_log: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ _Converter = Callable[[object, str], object]
 _SETTINGS: dict[str, tuple[str, _Converter]] = {
     "server.listen": ("AUTHSVC_LISTEN", lambda v, p: _parse_listen(str(v), p)),
     "server.realm": ("AUTHSVC_REALM", _as_str),
+    "server.access_log": ("AUTHSVC_ACCESS_LOG", _as_bool),
     "database.url": ("AUTHSVC_DATABASE_URL", lambda v, p: normalize_database_url(_as_str(v, p))),
     "database.pool_size": ("AUTHSVC_DATABASE_POOL_SIZE", lambda v, p: _as_int(v, p, 1)),
     "database.echo": ("AUTHSVC_DATABASE_ECHO", _as_bool),
@@ -212,7 +215,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         assert isinstance(listen, tuple)
         server = ServerConfig(host=str(listen[0]), port=int(listen[1]), realm=server.realm)
     if "server.realm" in values:
-        server = ServerConfig(server.host, server.port, str(values["server.realm"]))
+        server = dataclasses.replace(server, realm=str(values["server.realm"]))
+    if "server.access_log" in values:
+        server = dataclasses.replace(server, access_log=bool(values["server.access_log"]))
 
     def pick(section: str, cls: type[Any], renames: Mapping[str, str] | None = None) -> Any:
         kwargs: dict[str, object] = {}

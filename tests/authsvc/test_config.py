@@ -12,6 +12,7 @@ from authsvc.config import (
     Config,
     ConfigError,
     DatabaseConfig,
+    ServerConfig,
     load_config,
     normalize_database_url,
 )
@@ -41,6 +42,13 @@ ENV_CASES: list[tuple[dict[str, str], Getter, Any]] = [
     ({"AUTHSVC_LISTEN": "[::1]:5001"}, lambda c: c.server.host, "::1"),
     ({"AUTHSVC_LISTEN": ":5002"}, lambda c: (c.server.host, c.server.port), ("0.0.0.0", 5002)),
     ({"AUTHSVC_REALM": "corp"}, lambda c: c.server.realm, "corp"),
+    ({}, lambda c: c.server.access_log, True),
+    ({"AUTHSVC_ACCESS_LOG": "off"}, lambda c: c.server.access_log, False),
+    (
+        {"AUTHSVC_LISTEN": ":1", "AUTHSVC_ACCESS_LOG": "0"},
+        lambda c: c.server,
+        ServerConfig("0.0.0.0", 1, "authsvc", False),
+    ),
     (
         {"AUTHSVC_DATABASE_URL": "sqlite:///x.db"},
         lambda c: c.database.url,
@@ -83,6 +91,7 @@ def test_environment_overrides(env: dict[str, str], get: Getter, expected: Any) 
         ({"AUTHSVC_TOKEN_TTL": "abc"}, "AUTHSVC_TOKEN_TTL: expected an integer"),
         ({"AUTHSVC_REFRESH_TOKEN_TTL": "1"}, "AUTHSVC_REFRESH_TOKEN_TTL: must be at least 60"),
         ({"AUTHSVC_DATABASE_ECHO": "maybe"}, "AUTHSVC_DATABASE_ECHO: expected a boolean"),
+        ({"AUTHSVC_ACCESS_LOG": "loud"}, "AUTHSVC_ACCESS_LOG: expected a boolean"),
         ({"AUTHSVC_DATABASE_POOL_SIZE": "0"}, "AUTHSVC_DATABASE_POOL_SIZE: must be at least 1"),
         ({"AUTHSVC_SERVICE": " , "}, "AUTHSVC_SERVICE: at least one service name"),
         ({"AUTHSVC_ISSUER": ""}, "AUTHSVC_ISSUER: expected a non-empty string"),

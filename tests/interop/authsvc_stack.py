@@ -187,6 +187,20 @@ class Authsvc:
         """Everything the server logged so far (access log included)."""
         return self.log.read_text(errors="replace")
 
+    def count_in_log(self, needle: str, *, more_than: int | None = None) -> int:
+        """Occurrences of ``needle`` in the log. Access-log lines are written in batches at
+        least every 0.1 s (authsvc/accesslog.py): without ``more_than`` wait for the batch in
+        flight to land; with it, wait up to 2 s for the count to exceed it."""
+        if more_than is None:
+            time.sleep(0.3)
+            return self.log_text().count(needle)
+        deadline = time.monotonic() + 2.0
+        while True:
+            count = self.log_text().count(needle)
+            if count > more_than or time.monotonic() > deadline:
+                return count
+            time.sleep(0.05)
+
 
 def prepare_authsvc(root: Path, alg: str, *, migrate: bool = True) -> Authsvc:
     """Generate keys with ``authsvc keys generate`` and migrate a fresh SQLite database."""

@@ -361,13 +361,13 @@ def test_dockerd_pull_push_with_identity_token(stack: Stack, dockerd: str) -> No
     assert code == 0, out
     entry = json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())["auths"]
     assert entry[stack.registry.host].get("identitytoken")
-    posts_before = stack.authsvc.log_text().count('"POST /auth ')
+    posts_before = stack.authsvc.count_in_log('"POST /auth ')
     run([docker, "pull", "-q", stack.base], env=env)
     pushed = stack.repo("team/fromdocker:v1")
     run([docker, "tag", stack.base, pushed], env=env)
     run([docker, "push", "-q", pushed], env=env)
     # dockerd presents the identity token with the OAuth2 refresh_token grant (POST).
-    assert stack.authsvc.log_text().count('"POST /auth ') > posts_before
+    assert stack.authsvc.count_in_log('"POST /auth ', more_than=posts_before) > posts_before
     _, out, _ = skopeo(
         stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), f"docker://{pushed}"
     )
@@ -468,13 +468,13 @@ def ctr(sock: str, *args: str, check: bool = True) -> tuple[int, str]:
 
 
 def test_ctr_password_grant(stack: Stack, containerd: str) -> None:
-    posts_before = stack.authsvc.log_text().count('"POST /auth ')
+    posts_before = stack.authsvc.count_in_log('"POST /auth ')
     ctr(
         containerd, "images", "pull", "--plain-http", "--user", creds("alice"),
         "--snapshotter", "native", stack.base,
     )  # fmt: skip
     # containerd asks with POST grant_type=password first (docs/spec/auth/oauth.md).
-    assert stack.authsvc.log_text().count('"POST /auth ') > posts_before
+    assert stack.authsvc.count_in_log('"POST /auth ', more_than=posts_before) > posts_before
     _, out = ctr(containerd, "images", "ls", "-q")
     assert stack.base in out.split()
     pushed = stack.repo("team/fromctr:v1")
