@@ -137,10 +137,12 @@ def build_stack(
         start_authsvc(stack, auth_pg)
 
     log("registries: ours and Distribution")
-    ours = start_ours(stack, workdir / "ours", auth, keys)
+    ours = start_ours(stack, workdir / "ours", realm=auth.realm, bundle=keys.cert)
     distribution = None
     if binary := find_tool("docker-registry"):
-        distribution = start_distribution(stack, binary, workdir / "distribution", auth, keys)
+        distribution = start_distribution(
+            stack, binary, workdir / "distribution", realm=auth.realm, bundle=keys.cert
+        )
     load = LoadClient(workdir / "loadgen.log")
     stack.callback(load.close)
     return Bench(

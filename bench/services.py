@@ -29,6 +29,8 @@ BIN = Path(sys.executable).parent
 SERVICE = "registry"
 ISSUER = "bench-authsvc"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# /v2/ answers 401 with a Bearer challenge once a registry with token auth is up.
+V2_READY = frozenset({200, 401})
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,9 @@ def start_authsvc(stack: ExitStack, svc: Authsvc) -> Authsvc:
 
 @dataclass
 class Registry:
-    """A running registry (ours or Distribution) behind the same authsvc."""
+    """A running registry behind authsvc's token auth: ours or Distribution."""
 
-    label: str
+    label: str  # "ours" or "distribution"
     port: int
     storage: Path
     log: Path
@@ -173,64 +175,94 @@ class Registry:
         shutil.rmtree(v2 / "repositories" / name / "_layers" / alg / hexd, ignore_errors=True)
 
 
-def start_ours(stack: ExitStack, root: Path, authsvc: Authsvc, keys: Keys) -> Registry:
-    """`registry serve` configured only through Distribution's REGISTRY_* variables."""
-    root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+def ours_env(port: int, storage: Path, *, realm: str, issuer: str, bundle: Path) -> dict[str, str]:
+    """`registry serve` configured only through Distribution's REGISTRY_* variables (CONTRACT).
+
+    Nothing REGISTRY_* is inherited from the caller, so a developer's own settings cannot leak in.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     env.update(
         REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}",
-        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(root / "storage"),
+        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(storage),
         REGISTRY_STORAGE_DELETE_ENABLED="true",
-        REGISTRY_AUTH_TOKEN_REALM=authsvc.realm,
+        REGISTRY_AUTH_TOKEN_REALM=realm,
         REGISTRY_AUTH_TOKEN_SERVICE=SERVICE,
-        REGISTRY_AUTH_TOKEN_ISSUER=ISSUER,
-        REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=str(keys.cert),
-        # Quiet, as Distribution is configured below: an access log line per request is work.
-        REGISTRY_LOG_LEVEL="warn",
-        REGISTRY_LOG_ACCESSLOG_DISABLED="true",
+        REGISTRY_AUTH_TOKEN_ISSUER=issuer,
+        REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=str(bundle),
     )
+    return env
+
+
+def start_ours(
+    stack: ExitStack,
+    root: Path,
+    *,
+    realm: str,
+    bundle: Path,
+    issuer: str = ISSUER,
+    quiet: bool = True,
+) -> Registry:
+    """Run `registry serve` until the stack unwinds; ``quiet`` drops the access log and info."""
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = ours_env(port, root / "storage", realm=realm, issuer=issuer, bundle=bundle)
+    if quiet:
+        # As quiet as Distribution is configured below: an access log line per request is work.
+        env.update(REGISTRY_LOG_LEVEL="warn", REGISTRY_LOG_ACCESSLOG_DISABLED="true")
     log = root / "registry.log"
     proc = spawn([str(BIN / "registry"), "serve"], log, env=env)
     stack.callback(stop, proc)
-    # /v2/ answers 401 with a Bearer challenge once the server is up.
-    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=frozenset({200, 401}))
+    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY)
     return Registry("ours", port, root / "storage", log, proc)
 
 
-def distribution_config(root: Path, port: int, authsvc: Authsvc, keys: Keys) -> str:
-    """A config.yml for Distribution 2.8: token auth, filesystem storage, quiet logs.
+def distribution_config(
+    port: int, storage: Path, *, realm: str, bundle: Path, issuer: str, quiet: bool
+) -> str:
+    """A config.yml for Distribution 2.8: token auth, filesystem storage with delete enabled.
 
-    Debian's packaged default config silently uses htpasswd, so the whole file is written here.
-    The in-memory blob descriptor cache is what Distribution's own sample config enables.
+    Debian's packaged default config silently uses htpasswd, even with REGISTRY_AUTH_TOKEN_*
+    set, so the whole file is written here. The in-memory blob descriptor cache is what
+    Distribution's own sample config enables.
     """
     return (
         "version: 0.1\n"
-        "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
+        f"log:\n  level: {'warn' if quiet else 'info'}\n  accesslog:\n    disabled: true\n"
         "storage:\n"
-        f"  filesystem:\n    rootdirectory: {root / 'storage'}\n"
+        f"  filesystem:\n    rootdirectory: {storage}\n"
         "  cache:\n    blobdescriptor: inmemory\n"
         "  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
         "auth:\n  token:\n"
-        f"    realm: {authsvc.realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n"
-        f"    rootcertbundle: {keys.cert}\n"
+        f"    realm: {realm}\n    service: {SERVICE}\n    issuer: {issuer}\n"
+        f"    rootcertbundle: {bundle}\n"
     )
 
 
 def start_distribution(
-    stack: ExitStack, binary: str, root: Path, authsvc: Authsvc, keys: Keys
+    stack: ExitStack,
+    binary: str,
+    root: Path,
+    *,
+    realm: str,
+    bundle: Path,
+    issuer: str = ISSUER,
+    quiet: bool = True,
 ) -> Registry:
-    """`docker-registry serve config.yml` with the same realm, service, issuer and certs."""
+    """`docker-registry serve config.yml` until the stack unwinds, configured like ours."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = root / "config.yml"
-    config.write_text(distribution_config(root, port, authsvc, keys))
+    config.write_text(
+        distribution_config(
+            port, root / "storage", realm=realm, bundle=bundle, issuer=issuer, quiet=quiet
+        )
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     log = root / "distribution.log"
     proc = spawn([binary, "serve", str(config)], log, env=env)
     stack.callback(stop, proc)
-    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=frozenset({200, 401}))
+    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY)
     return Registry("distribution", port, root / "storage", log, proc)
 
 

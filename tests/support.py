@@ -9,6 +9,10 @@ import time
 
 import pytest
 
+from bench.procs import free_port
+
+__all__ = ["free_port", "require_interop", "require_tool", "wait_for_port"]
+
 
 def require_interop() -> bool:
     """True when CI demands that interop tools exist (a missing tool then fails, not skips)."""
@@ -31,13 +35,6 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{msg}, and REQUIRE_INTEROP=1 forbids skipping")
         pytest.skip(msg)
     return path
-
-
-def free_port() -> int:
-    """Ask the kernel for an unused loopback TCP port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> None:

@@ -1,83 +1,36 @@
 """Real processes for the interop tests: authsvc, both registries, dockerd, containerd.
 
 Every process is started in its own session (process group) and stopped by its id with SIGTERM,
-then SIGKILL after a bounded wait; all state lives in temporary directories.
+then SIGKILL after a bounded wait (bench/procs.py, which the benchmarks use too); all state lives
+in temporary directories. Test images are OCI layouts written by bench/ociimage.py.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import json
 import os
-import platform
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import free_port
+from bench.ociimage import OciImage, tar_layer, write_image
+from bench.procs import free_port, spawn, stop, wait_http
+from bench.services import SERVICE, Registry, start_distribution, start_ours
 
 BIN = Path(sys.executable).parent
 AUTHSVC = str(BIN / "authsvc")
-SERVICE = "registry"
 ISSUER = "authsvc-interop"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-STOP_TIMEOUT = 15.0
 CMD_TIMEOUT = 120.0
-
-
-def goarch() -> str:
-    """The host architecture in OCI/Go terms, so pulled images match the local platform."""
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
 
 
 def short_tempdir(prefix: str) -> Path:
     """A directory with a short path: unix socket paths are limited to 108 bytes."""
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-
-
-def spawn(
-    args: Sequence[str], log: Path, *, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start a process in a new session, its output appended to ``log``."""
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            list(args),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-
-
-def stop(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM the process (and the group it leads), then SIGKILL what is left after a bound."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-    # Children it spawned (dockerd's containerd, shims) share its process group id = its pid.
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def run(
@@ -98,25 +51,6 @@ def run(
             f"stdout: {result.stdout}\nstderr: {result.stderr}"
         )
     return result
-
-
-def wait_http_ok(
-    url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None
-) -> None:
-    """Poll ``url`` until it answers 200 (and fail early if ``proc`` died)."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError) as exc:
-            last = exc
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
 
 
 @dataclass
@@ -230,108 +164,28 @@ def serve_authsvc(svc: Authsvc) -> Iterator[Authsvc]:
     proc = spawn([AUTHSVC, "serve"], svc.log, env=svc.env)
     svc.proc = proc
     try:
-        wait_http_ok(f"http://127.0.0.1:{svc.port}/readyz", proc=proc)
+        wait_http(f"http://127.0.0.1:{svc.port}/readyz", proc, svc.log)
         yield svc
     finally:
         stop(proc)
         svc.proc = None
 
 
-@dataclass
-class Registry:
-    """A running registry behind authsvc's token auth: Distribution 2.8 or ours."""
-
-    kind: str  # "distribution" (Debian's docker-registry) or "ours" (``registry serve``)
-    port: int
-    storage: Path
-    log: Path
-
-    @property
-    def host(self) -> str:
-        """``127.0.0.1:PORT`` as image references spell it."""
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The base URL."""
-        return f"http://{self.host}"
-
-
-def _wait_v2(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    """Wait until ``/v2/`` answers (401 with a Bearer challenge, since auth is on)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"registry exited {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401:
-                return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"registry on port {port} not ready after {timeout}s")
-        time.sleep(0.05)
-
-
 @contextmanager
 def serve_distribution(binary: str, root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
-    """Write a config.yml with auth.token and run Distribution on an ephemeral loopback port.
-
-    Debian's default config plus REGISTRY_AUTH_TOKEN_* variables silently stays on htpasswd,
-    so the whole auth section is written to the file.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: info\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
-        "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
-        "auth:\n  token:\n"
-        f"    realm: {realm}\n    service: {SERVICE}\n    issuer: {ISSUER}\n"
-        f"    rootcertbundle: {bundle}\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    log = root / "distribution.log"
-    proc = spawn([binary, "serve", str(config)], log, env=env)
-    try:
-        _wait_v2(port, proc, log)
-        yield Registry("distribution", port, root / "storage", log)
-    finally:
-        stop(proc)
+    """Debian's Distribution 2.8 (``docker-registry``) on an ephemeral loopback port."""
+    with ExitStack() as stack:
+        yield start_distribution(
+            stack, binary, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False
+        )
 
 
 @contextmanager
 def serve_ours(root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
-    """Run our ``registry serve`` configured through Distribution's REGISTRY_* variables only.
-
-    The same realm, service, issuer and certificate bundle as Distribution gets, so one test
-    body drives both registries.
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    env.update(
-        REGISTRY_HTTP_ADDR=f"127.0.0.1:{port}",
-        REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=str(root / "storage"),
-        REGISTRY_STORAGE_DELETE_ENABLED="true",
-        REGISTRY_AUTH_TOKEN_REALM=realm,
-        REGISTRY_AUTH_TOKEN_SERVICE=SERVICE,
-        REGISTRY_AUTH_TOKEN_ISSUER=ISSUER,
-        REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=str(bundle),
-    )
-    log = root / "registry.log"
-    proc = spawn([str(BIN / "registry"), "serve"], log, env=env)
-    try:
-        _wait_v2(port, proc, log)
-        yield Registry("ours", port, root / "storage", log)
-    finally:
-        stop(proc)
+    """Our ``registry serve`` with the same realm, service, issuer and bundle as Distribution,
+    so one test body drives both registries."""
+    with ExitStack() as stack:
+        yield start_ours(stack, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False)
 
 
 @contextmanager
@@ -409,71 +263,7 @@ def run_containerd(binary: str, root: Path) -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@dataclass
-class OciImage:
-    """A tiny single-layer image written as an OCI image layout directory."""
-
-    layout: Path
-    tag: str
-    manifest_digest: str
-    layer_digest: str
-    files: dict[str, bytes] = field(default_factory=dict)
-
-    @property
-    def ref(self) -> str:
-        """The ``oci:`` transport reference for skopeo."""
-        return f"oci:{self.layout}:{self.tag}"
-
-
-def _blob(layout: Path, data: bytes) -> tuple[str, int]:
-    digest = hashlib.sha256(data).hexdigest()
-    path = layout / "blobs" / "sha256" / digest
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return f"sha256:{digest}", len(data)
-
-
 def build_oci_image(layout: Path, *, tag: str = "latest", text: str = "hello") -> OciImage:
-    """Build a one-layer image (one small file) for the host platform, deterministically."""
-    files = {"hello.txt": f"{text}\n".encode()}
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 0
-            tar.addfile(info, io.BytesIO(data))
-    tar_bytes = raw.getvalue()
-    layer = gzip.compress(tar_bytes, mtime=0)
-    layer_digest, layer_size = _blob(layout, layer)
-    config = {
-        "architecture": goarch(),
-        "os": "linux",
-        "created": "2024-01-01T00:00:00Z",
-        "config": {"Cmd": ["/hello.txt"]},
-        "rootfs": {
-            "type": "layers",
-            "diff_ids": [f"sha256:{hashlib.sha256(tar_bytes).hexdigest()}"],
-        },
-    }
-    config_digest, config_size = _blob(layout, json.dumps(config).encode())
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": config_size},
-        "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": layer_size}],
-    }
-    manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {
-                "mediaType": OCI_MANIFEST,
-                "digest": manifest_digest,
-                "size": manifest_size,
-                "annotations": {"org.opencontainers.image.ref.name": tag},
-            }
-        ],
-    }
-    (layout / "index.json").write_text(json.dumps(index))
-    (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    return OciImage(layout, tag, manifest_digest, layer_digest, files)
+    """A one-layer image holding one small file, for the host platform, deterministically."""
+    layer = tar_layer({"hello.txt": f"{text}\n".encode()})
+    return write_image(layout, tag, [layer], cmd=["/hello.txt"])

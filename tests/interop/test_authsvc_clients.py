@@ -182,7 +182,7 @@ def test_skopeo_copy_inspect_list_delete(stack: Stack) -> None:
     _, out, _ = skopeo(stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), ref)
     info = json.loads(out)
     assert info["Digest"] == stack.image.manifest_digest
-    assert info["Layers"] == [stack.image.layer_digest]
+    assert info["Layers"] == list(stack.image.layer_digests)
     _, out, _ = skopeo(
         stack, "list-tags", "--tls-verify=false", "--creds", creds("reader"),
         f"docker://{stack.repo('team/app')}",
@@ -371,7 +371,7 @@ def test_dockerd_pull_push_with_identity_token(stack: Stack, dockerd: str) -> No
     _, out, _ = skopeo(
         stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), f"docker://{pushed}"
     )
-    assert json.loads(out)["Layers"] == [stack.image.layer_digest]
+    assert json.loads(out)["Layers"] == list(stack.image.layer_digests)
 
     reader = docker_env(stack, "dockerd-reader", host=dockerd)
     code, out = docker_login(stack, reader, "reader", PASSWORDS["reader"])
@@ -434,7 +434,7 @@ def test_podman_login_pull_push(stack: Stack, podman_runroot: Path) -> None:
     _, out, _ = skopeo(
         stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), f"docker://{pushed}"
     )
-    assert json.loads(out)["Layers"] == [stack.image.layer_digest]
+    assert json.loads(out)["Layers"] == list(stack.image.layer_digests)
     # The read-only user may pull but not push a new tag.
     podman(stack, rr, *login, "reader", host, input=PASSWORDS["reader"] + "\n")
     podman(stack, rr, "pull", "-q", "--tls-verify=false", pushed)
