@@ -44,19 +44,46 @@ def validate_upload_id(upload_id: str) -> str:
     return upload_id
 
 
+# The specs below are the cases of Distribution's pathFor. Three bases carry the shared fields and
+# their validation, so that no spec can be built for a name, tag or upload id that would leave
+# the repository's directory.
+
+
+@dataclass(frozen=True, slots=True)
+class _InRepository:
+    name: str
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _InTag(_InRepository):
+    tag: str
+
+    def __post_init__(self) -> None:
+        # Explicit base call: zero-argument super() fails in slotted dataclasses before 3.14.
+        _InRepository.__post_init__(self)
+        validate_tag(self.tag)
+
+
+@dataclass(frozen=True, slots=True)
+class _InUpload(_InRepository):
+    upload_id: str
+
+    def __post_init__(self) -> None:
+        _InRepository.__post_init__(self)
+        validate_upload_id(self.upload_id)
+
+
 @dataclass(frozen=True, slots=True)
 class RepositoriesRootPath:
     """Directory holding every repository."""
 
 
 @dataclass(frozen=True, slots=True)
-class RepositoryPath:
+class RepositoryPath(_InRepository):
     """Directory of one repository."""
-
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,195 +106,100 @@ class BlobDataPath:
 
 
 @dataclass(frozen=True, slots=True)
-class LayersPath:
+class LayersPath(_InRepository):
     """Directory of the repository's blob links."""
 
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-
 
 @dataclass(frozen=True, slots=True)
-class LayerPath:
+class LayerPath(_InRepository):
     """Directory of one blob link in a repository."""
 
-    name: str
     digest: Digest
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
-class LayerLinkPath:
+class LayerLinkPath(_InRepository):
     """Link file making a blob visible in a repository."""
 
-    name: str
     digest: Digest
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestsPath:
+class ManifestsPath(_InRepository):
     """The `_manifests` directory; its presence makes a repository listable."""
 
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-
 
 @dataclass(frozen=True, slots=True)
-class ManifestRevisionsPath:
+class ManifestRevisionsPath(_InRepository):
     """Directory of every manifest revision in a repository."""
 
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-
 
 @dataclass(frozen=True, slots=True)
-class ManifestRevisionPath:
+class ManifestRevisionPath(_InRepository):
     """Directory of one manifest revision."""
 
-    name: str
     digest: Digest
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestRevisionLinkPath:
+class ManifestRevisionLinkPath(_InRepository):
     """Link file making a manifest revision visible in a repository."""
 
-    name: str
     digest: Digest
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
-class TagsPath:
+class TagsPath(_InRepository):
     """Directory of every tag in a repository."""
 
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-
 
 @dataclass(frozen=True, slots=True)
-class TagPath:
+class TagPath(_InTag):
     """Directory of one tag."""
 
-    name: str
-    tag: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_tag(self.tag)
-
 
 @dataclass(frozen=True, slots=True)
-class TagCurrentLinkPath:
+class TagCurrentLinkPath(_InTag):
     """Link file with the digest a tag currently points at."""
 
-    name: str
-    tag: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_tag(self.tag)
-
 
 @dataclass(frozen=True, slots=True)
-class TagIndexPath:
+class TagIndexPath(_InTag):
     """Directory of every revision a tag has pointed at."""
 
-    name: str
-    tag: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_tag(self.tag)
-
 
 @dataclass(frozen=True, slots=True)
-class TagIndexEntryPath:
+class TagIndexEntryPath(_InTag):
     """Directory of one entry of a tag's index."""
 
-    name: str
-    tag: str
     digest: Digest
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_tag(self.tag)
 
 
 @dataclass(frozen=True, slots=True)
-class TagIndexEntryLinkPath:
+class TagIndexEntryLinkPath(_InTag):
     """Link file of one entry of a tag's index."""
 
-    name: str
-    tag: str
     digest: Digest
 
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_tag(self.tag)
-
 
 @dataclass(frozen=True, slots=True)
-class UploadsPath:
+class UploadsPath(_InRepository):
     """Directory of a repository's upload sessions."""
 
-    name: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-
 
 @dataclass(frozen=True, slots=True)
-class UploadPath:
+class UploadPath(_InUpload):
     """Directory of one upload session."""
 
-    name: str
-    upload_id: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_upload_id(self.upload_id)
-
 
 @dataclass(frozen=True, slots=True)
-class UploadDataPath:
+class UploadDataPath(_InUpload):
     """Bytes received so far by an upload session."""
 
-    name: str
-    upload_id: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_upload_id(self.upload_id)
-
 
 @dataclass(frozen=True, slots=True)
-class UploadStartedAtPath:
+class UploadStartedAtPath(_InUpload):
     """RFC 3339 start time of an upload session."""
-
-    name: str
-    upload_id: str
-
-    def __post_init__(self) -> None:
-        validate_name(self.name)
-        validate_upload_id(self.upload_id)
 
 
 PathSpec = (
