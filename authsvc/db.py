@@ -49,6 +49,13 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A PostgreSQL server that does not answer (a dead host, a dropped route) must turn into a 503
+# within seconds; asyncpg would otherwise wait 60 s per connection attempt.
+PG_CONNECT_TIMEOUT = 5.0
+# How long a request waits for a pooled connection when all are busy before it gets a 503.
+POOL_TIMEOUT = 10.0
+
+
 def make_engine(cfg: DatabaseConfig) -> AsyncEngine:
     """Create the async engine for ``cfg.url`` (plain sqlite/postgresql URLs are mapped)."""
     url = normalize_database_url(cfg.url)
@@ -56,6 +63,8 @@ def make_engine(cfg: DatabaseConfig) -> AsyncEngine:
     ensure_sqlite_directory(url)
     if make_url(url).get_backend_name() == "postgresql":
         kwargs["pool_size"] = cfg.pool_size
+        kwargs["pool_timeout"] = POOL_TIMEOUT
+        kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT}
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
