@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -274,3 +276,40 @@ async def test_filesystem_failed_put_leaves_old_content(tmp_path: Path) -> None:
         assert not [n for n in os.listdir(tmp_path / "d") if n.startswith(TMP_PREFIX)]
     finally:
         await drv.aclose()
+
+
+def resident_bytes(path: Path) -> int:
+    """Bytes of the file in the page cache, as util-linux's fincore reports them."""
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(out.strip())
+
+
+async def test_committed_upload_leaves_the_page_cache(tmp_path: Path) -> None:
+    """A large upload must not push its whole blob through the page cache (issue 5 R2/R4).
+
+    Written in 1 MiB batches, the data is synced and released behind the writer; after commit
+    none of it stays cached, yet every byte reads back.
+    """
+    if shutil.which("fincore") is None:
+        pytest.skip("util-linux fincore is not installed")
+    driver = FilesystemDriver(tmp_path / "root")
+    try:
+        writer = await driver.writer("/docker/registry/v2/big/data")
+        block = os.urandom(1 << 20)
+        for _ in range(16):
+            await writer.write_many([block])
+        full = tmp_path / "root" / "docker/registry/v2/big/data"
+        if resident_bytes(full) == 0:
+            pytest.skip("this filesystem does not keep written pages cached")
+        await writer.commit()
+        await writer.close()
+        assert resident_bytes(full) == 0
+        assert full.stat().st_size == 16 << 20
+        assert await driver.get_content("/docker/registry/v2/big/data") == block * 16
+    finally:
+        await driver.aclose()
