@@ -209,11 +209,7 @@ def start_ours(
     if quiet:
         # As quiet as Distribution is configured below: an access log line per request is work.
         env.update(REGISTRY_LOG_LEVEL="warn", REGISTRY_LOG_ACCESSLOG_DISABLED="true")
-    log = root / "registry.log"
-    proc = spawn([str(BIN / "registry"), "serve"], log, env=env)
-    stack.callback(stop, proc)
-    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY)
-    return Registry("ours", port, root / "storage", log, proc)
+    return _serve_registry(stack, "ours", [str(BIN / "registry"), "serve"], env, root, port)
 
 
 def distribution_config(
@@ -259,11 +255,18 @@ def start_distribution(
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    log = root / "distribution.log"
-    proc = spawn([binary, "serve", str(config)], log, env=env)
+    return _serve_registry(stack, "distribution", [binary, "serve", str(config)], env, root, port)
+
+
+def _serve_registry(
+    stack: ExitStack, label: str, args: list[str], env: dict[str, str], root: Path, port: int
+) -> Registry:
+    """Start a registry process, stop it when the stack unwinds, and wait until /v2/ answers."""
+    log = root / f"{label}.log"
+    proc = spawn(args, log, env=env)
     stack.callback(stop, proc)
     wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY)
-    return Registry("distribution", port, root / "storage", log, proc)
+    return Registry(label, port, root / "storage", log, proc)
 
 
 async def _pg_execute(admin_url: str, statement: str) -> None:
