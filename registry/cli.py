@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
+import httplog
 from registry.app import create_app
 from registry.config import Config, ConfigError, load_config
 from registry.storage import Storage
@@ -68,14 +69,19 @@ def serve(config: Config) -> int:
         config.http.port,
         config.storage.rootdirectory,
     )
-    web.run_app(
-        app,
-        host=config.http.host,
-        port=config.http.port,
-        ssl_context=_ssl_context(config),
-        access_log=logging.getLogger("aiohttp.access") if config.log.accesslog else None,
-        print=None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=config.http.host,
+            port=config.http.port,
+            ssl_context=_ssl_context(config),
+            access_log_class=httplog.BatchedAccessLogger,
+            access_log=logging.getLogger(httplog.LOGGER_NAME) if config.log.accesslog else None,
+            print=None,
+        )
+    finally:
+        # Lines still waiting for their batch when the server stopped.
+        httplog.BATCH.flush()
     return 0
 
 

@@ -35,7 +35,7 @@ def serve(args: argparse.Namespace) -> int:
     # Imported here: every CLI command imports this module, and only serve needs the server.
     from aiohttp import web
 
-    from authsvc import accesslog
+    import httplog
     from authsvc.app import create_app
     from authsvc.keys import KeyLoadError, load_signing_material
 
@@ -65,14 +65,12 @@ def serve(args: argparse.Namespace) -> int:
             host=host,
             port=port,
             print=None,
-            access_log_class=accesslog.BatchedAccessLogger,
-            access_log=logging.getLogger(accesslog.LOGGER_NAME)
-            if config.server.access_log
-            else None,
+            access_log_class=httplog.BatchedAccessLogger,
+            access_log=logging.getLogger(httplog.LOGGER_NAME) if config.server.access_log else None,
             loop=loop,
         )
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:
-        accesslog.BATCH.flush()
+        httplog.BATCH.flush()
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from authsvc import accesslog
+import httplog as accesslog
 from authsvc.app import create_app
 from authsvc.appkeys import SESSIONMAKER
 from tests.authsvc.tokenhelpers import KeyPair, Seeder, basic, make_config, make_keys
@@ -45,9 +46,14 @@ def stream() -> Iterator[CountingStream]:
     out = CountingStream()
     accesslog.BATCH.flush()
     accesslog.BATCH.stream = out
+    # The logger's level decides, as under `authsvc serve` (logging.basicConfig at INFO).
+    logger = logging.getLogger(accesslog.LOGGER_NAME)
+    level = logger.level
+    logger.setLevel(logging.INFO)
     try:
         yield out
     finally:
+        logger.setLevel(level)
         accesslog.BATCH.flush()
         accesslog.BATCH.stream = None
 

@@ -113,6 +113,34 @@ async def test_serve_without_auth_warns_and_serves(tmp_path: Path) -> None:
     text = log.read_text()
     assert "without authentication" in text
     assert (tmp_path / "root").is_dir()
+    # The access line was batched, and written when the server stopped (SIGTERM).
+    assert '"GET /v2/ HTTP/1.1" 200 ' in text, text
+
+
+async def test_access_log_follows_the_log_level(tmp_path: Path) -> None:
+    """At level warn, as with log.accesslog.disabled, no request lines are written."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env["REGISTRY_HTTP_ADDR"] = f"127.0.0.1:{port}"
+    config = write_config(tmp_path / "c.yml", tmp_path / "root", "log:\n  level: warn\n")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [REGISTRY, "serve", "--config", str(config)], env=env, stdout=out, stderr=out
+        )
+        try:
+            await asyncio.to_thread(wait_for_port, port)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/v2/") as resp,
+            ):
+                assert resp.status == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    text = log.read_text()
+    assert "without authentication" in text
+    assert "GET /v2/" not in text
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

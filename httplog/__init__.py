@@ -1,15 +1,18 @@
-"""The access log: one line per request, formatted cheaply and written in batches.
+"""The access log of both servers: one line per request, formatted cheaply, written in batches.
 
 aiohttp's stock access logger interprets a format string, builds a LogRecord and flushes the
-stream for every request. At thousands of token requests per second on one core that was about
-a fifth of each request's cost (py-spy, issue 5 T1), so this logger formats the line with one
-f-string and hands lines to the stream at most every ``FLUSH_INTERVAL`` seconds, in one write.
-The line keeps the ``logging.basicConfig`` layout the rest of the server's log uses.
+stream for every request. That was about a fifth of the cost of a token request in authsvc and
+two fifths of a manifest GET in the registry (py-spy and `make bench`, issue 5 T1 and R1), so
+this logger formats the line with one f-string and hands lines to the stream at most every
+``FLUSH_INTERVAL`` seconds, in one write. The line keeps the ``logging.basicConfig`` layout of
+the rest of the servers' logs, and the ``aiohttp.access`` logger's level still decides whether
+lines are written at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -90,9 +93,15 @@ _CLOCK = _Clock()
 class BatchedAccessLogger(AbstractAccessLogger):
     """Writes ``REMOTE "METHOD PATH HTTP/x.y" STATUS BYTES SECONDSs "USER-AGENT"`` lines.
 
-    The path is logged with its query (scopes, service, account: no secrets travel there; Basic
-    credentials and refresh tokens are in headers and bodies, which are never logged).
+    The path is logged with its query (token scopes, service, account, registry pagination: no
+    secrets travel there; Basic credentials, bearer tokens and refresh tokens are in headers
+    and bodies, which are never logged).
     """
+
+    @property
+    def enabled(self) -> bool:
+        """Log only when the logger would pass INFO (aiohttp asks once per connection)."""
+        return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         """Format the request's line and queue it."""
