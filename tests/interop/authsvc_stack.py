@@ -123,7 +123,7 @@ class Authsvc:
 
     def count_in_log(self, needle: str, *, more_than: int | None = None) -> int:
         """Occurrences of ``needle`` in the log. Access-log lines are written in batches at
-        least every 0.1 s (authsvc/accesslog.py): without ``more_than`` wait for the batch in
+        least every 0.1 s (httplog/): without ``more_than`` wait for the batch in
         flight to land; with it, wait up to 2 s for the count to exceed it."""
         if more_than is None:
             time.sleep(0.3)
