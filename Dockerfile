@@ -4,6 +4,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY authsvc ./authsvc
 COPY registry ./registry
+COPY httplog ./httplog
+# The wheel holds the packages; `authsvc db upgrade` finds migrations/ in the working directory.
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
 # The image carries no keys: certs/ is mounted read-only at run time.

@@ -26,6 +26,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
+class MigrationsNotFound(RuntimeError):
+    """Neither the source tree nor the working directory holds the alembic migrations."""
+
+
+def migrations_dir() -> Path:
+    """The alembic script directory: next to the package (a checkout or an editable install),
+    else ``./migrations`` (a wheel installed in an image whose working directory is the
+    project, as in our Dockerfile)."""
+    for candidate in (MIGRATIONS_DIR, Path.cwd() / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise MigrationsNotFound(
+        f"the alembic migrations are not in {MIGRATIONS_DIR} or {Path.cwd() / 'migrations'}; "
+        "run authsvc db from the project directory"
+    )
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """Create the directory of a SQLite database file; a fresh checkout has no data/ yet."""
     parsed = make_url(url)
@@ -86,7 +103,7 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
     pyproject = PROJECT_ROOT / "pyproject.toml"
     cfg = AlembicConfig(toml_file=pyproject) if pyproject.is_file() else AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     if url is not None:
         # migrations/env.py reads this attribute before falling back to load_config().
         cfg.attributes["url"] = normalize_database_url(url)

@@ -37,9 +37,12 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     try:
         db.upgrade(config.database.url, "head")
         current = _current(config.database)
+        head = db.head_revision()
+    except db.MigrationsNotFound as exc:
+        raise CliError(str(exc)) from None
     except (DBAPIError, OSError, ArgumentError, ImportError) as exc:
         raise CliError(describe_db_error(exc)) from None
-    print(f"database at revision {_revision_line(current, db.head_revision())}")
+    print(f"database at revision {_revision_line(current, head)}")
     return 0
 
 
@@ -48,9 +51,12 @@ def cmd_current(args: argparse.Namespace) -> int:
     config = get_config(args)
     try:
         current = _current(config.database)
+        head = db.head_revision()
+    except db.MigrationsNotFound as exc:
+        raise CliError(str(exc)) from None
     except (DBAPIError, OSError, ArgumentError, ImportError) as exc:
         raise CliError(describe_db_error(exc)) from None
-    print(_revision_line(current, db.head_revision()))
+    print(_revision_line(current, head))
     return 0
 
 

@@ -111,3 +111,23 @@ def test_drift_is_detected(empty_db_url: str) -> None:
     drifted.tables["users"].append_column(Column("email", String(255)))
     (diff,) = _diff(empty_db_url, drifted)
     assert diff[0] == "add_column" and diff[3].name == "email"  # type: ignore[index]
+
+
+def test_migrations_found_next_to_the_package_or_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel install has no migrations/ beside the package; ./migrations then serves
+    (the Dockerfile's working directory), and with neither the error says where it looked."""
+    from authsvc import db as dbmod
+
+    source = dbmod.MIGRATIONS_DIR
+    assert dbmod.migrations_dir() == source
+    head = dbmod.head_revision()
+    monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", tmp_path / "site-packages" / "migrations")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(dbmod.MigrationsNotFound, match="site-packages/migrations"):
+        dbmod.migrations_dir()
+    (tmp_path / "migrations").symlink_to(source)
+    assert dbmod.migrations_dir() == tmp_path / "migrations"
+    assert head is not None
+    assert dbmod.head_revision() == head
