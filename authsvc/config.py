@@ -213,7 +213,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     if "server.listen" in values:
         listen = values["server.listen"]
         assert isinstance(listen, tuple)
-        server = ServerConfig(host=str(listen[0]), port=int(listen[1]), realm=server.realm)
+        server = dataclasses.replace(server, host=str(listen[0]), port=int(listen[1]))
     if "server.realm" in values:
         server = dataclasses.replace(server, realm=str(values["server.realm"]))
     if "server.access_log" in values:

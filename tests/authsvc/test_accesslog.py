@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import httplog as accesslog
+import httplog
 from authsvc.app import create_app
 from authsvc.appkeys import SESSIONMAKER
 from tests.authsvc.tokenhelpers import KeyPair, Seeder, basic, make_config, make_keys
@@ -44,18 +44,18 @@ class CountingStream(io.StringIO):
 @pytest.fixture
 def stream() -> Iterator[CountingStream]:
     out = CountingStream()
-    accesslog.BATCH.flush()
-    accesslog.BATCH.stream = out
+    httplog.BATCH.flush()
+    httplog.BATCH.stream = out
     # The logger's level decides, as under `authsvc serve` (logging.basicConfig at INFO).
-    logger = logging.getLogger(accesslog.LOGGER_NAME)
+    logger = logging.getLogger(httplog.LOGGER_NAME)
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
         yield out
     finally:
         logger.setLevel(level)
-        accesslog.BATCH.flush()
-        accesslog.BATCH.stream = None
+        httplog.BATCH.flush()
+        httplog.BATCH.stream = None
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ async def client(db_url: str, keys: KeyPair) -> AsyncIterator[TestClient[Any, we
     """The app with the batched logger. TestServer takes runner options in start_server()."""
     app = create_app(make_config(db_url, keys))
     server = TestServer(app)
-    await server.start_server(access_log_class=accesslog.BatchedAccessLogger)
+    await server.start_server(access_log_class=httplog.BatchedAccessLogger)
     async with TestClient(server) as client:
         seed = Seeder(app[SESSIONMAKER])
         await seed.user("alice", PASSWORD)
@@ -102,7 +102,7 @@ async def test_lines_are_batched_and_hold_no_secrets(
     assert resp.status == 400
     # Nothing is written while the batch is open; one write carries all seven lines.
     assert stream.getvalue() == ""
-    await asyncio.sleep(accesslog.FLUSH_INTERVAL * 3)
+    await asyncio.sleep(httplog.FLUSH_INTERVAL * 3)
     assert stream.writes == 1
     lines = stream.getvalue().splitlines()
     assert len(lines) == 7
@@ -124,16 +124,16 @@ async def test_lines_are_batched_and_hold_no_secrets(
 
 
 def test_flush_without_a_loop_writes_at_once(stream: CountingStream) -> None:
-    accesslog.BATCH.add("line one\n")
+    httplog.BATCH.add("line one\n")
     assert stream.getvalue() == "line one\n"
 
 
 def test_a_broken_stream_does_not_raise(stream: CountingStream) -> None:
     stream.close()
-    accesslog.BATCH.add("lost\n")  # a ValueError from the closed stream is swallowed
-    assert accesslog.BATCH.lines == []
+    httplog.BATCH.add("lost\n")  # a ValueError from the closed stream is swallowed
+    assert httplog.BATCH.lines == []
 
 
 def test_clock_formats_like_logging_asctime() -> None:
-    clock = accesslog._Clock(now=lambda: 1_700_000_000.25)
+    clock = httplog._Clock(now=lambda: 1_700_000_000.25)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,250", clock.stamp())
