@@ -14,8 +14,10 @@ from authsvc.store.common import (
     NotFound,
     RefreshTokenRecord,
     StoreError,
+    StoreUnavailable,
     UserRecord,
 )
+from authsvc.store.session import describe_db_error, transaction
 from authsvc.store.groups import (
     add_member,
     create_group,
@@ -51,6 +53,7 @@ __all__ = [
     "NotFound",
     "RefreshTokenRecord",
     "StoreError",
+    "StoreUnavailable",
     "UserRecord",
     "add_member",
     "add_rule",
@@ -62,6 +65,7 @@ __all__ = [
     "delete_group",
     "delete_rule",
     "delete_user",
+    "describe_db_error",
     "get_refresh_token_by_hash",
     "get_user",
     "groups_of",
@@ -78,4 +82,5 @@ __all__ = [
     "set_disabled",
     "set_password_hash",
     "touch_refresh_token",
+    "transaction",
 ]

@@ -26,6 +26,10 @@ class Conflict(StoreError):
     """The object already exists (or the change would break a uniqueness rule)."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be used right now (down, timed out, locked or not migrated)."""
+
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     """A user as stored; the password hash never appears in a repr."""

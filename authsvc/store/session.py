@@ -1,0 +1,53 @@
+"""Transactions: the one place where SQLAlchemy's exceptions become the store's own errors.
+
+Callers outside ``authsvc.store`` never see a SQLAlchemy exception: a database that cannot be
+reached, times out or is not migrated raises ``StoreUnavailable`` (the HTTP layer answers 503
+with Retry-After), and uniqueness violations are already ``Conflict`` (see ``common.flush``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc.store.common import StoreUnavailable
+
+# Failures that mean "the database cannot be used right now": retrying later may succeed.
+# OSError covers refused and reset connections that a driver raises before SQLAlchemy wraps them.
+_UNAVAILABLE = (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError, OSError)
+_NOT_MIGRATED = ("no such table", "does not exist")
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """One line saying what went wrong, with neither the URL nor statement parameters."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        # The first line only: SQLAlchemy appends the statement and its parameters.
+        text = str(exc.orig if exc.orig is not None else exc).strip()
+        detail = text.splitlines()[0] if text else type(exc).__name__
+        if any(marker in detail for marker in _NOT_MIGRATED) and "database" not in detail:
+            return f"database error: {detail} (is it migrated? run 'authsvc db upgrade')"
+        return f"database error: {detail}"
+    if isinstance(exc, OSError):
+        return f"cannot connect to the database: {exc.strerror or exc}"
+    return f"database error: {type(exc).__name__}: {exc}"
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], *, commit: bool = True
+) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block succeeds (unless ``commit=False``).
+
+    Leaving the block with an exception rolls back. Database failures raised inside the block,
+    by the store functions or by the commit, become ``StoreUnavailable``.
+    """
+    try:
+        async with sessionmaker() as session:
+            yield session
+            if commit:
+                await session.commit()
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailable(describe_db_error(exc)) from exc
