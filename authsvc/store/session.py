@@ -17,8 +17,24 @@ from authsvc.store.common import StoreUnavailable
 
 # Failures that mean "the database cannot be used right now": retrying later may succeed.
 # OSError covers refused and reset connections that a driver raises before SQLAlchemy wraps them.
-_UNAVAILABLE = (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError, OSError)
+_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+)
 _NOT_MIGRATED = ("no such table", "does not exist")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    # PostgreSQL reports a missing table as a ProgrammingError; anything else of that class is a
+    # bug in a query and must surface as one, not as a retryable outage.
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    return isinstance(exc, sa_exc.ProgrammingError) and any(
+        marker in str(exc.orig) for marker in _NOT_MIGRATED
+    )
 
 
 def describe_db_error(exc: BaseException) -> str:
@@ -49,5 +65,7 @@ async def transaction(
             yield session
             if commit:
                 await session.commit()
-    except _UNAVAILABLE as exc:
+    except (sa_exc.SQLAlchemyError, OSError) as exc:
+        if not _is_unavailable(exc):
+            raise
         raise StoreUnavailable(describe_db_error(exc)) from exc
