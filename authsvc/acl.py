@@ -1,6 +1,6 @@
 """ACL rules and their evaluation: pure code, shared by the token endpoint and ``acl check``.
 
-Semantics (issue 2 §5, after docker_auth's ``authz/acl.go``):
+Semantics (after docker_auth's ``authz/acl.go``, which users migrate from):
 
 - Rules are evaluated in order of ``priority``, then ``id`` (``store.list_rules`` returns them in
   that order); the first rule that matches the request decides, and no match grants nothing.
@@ -26,7 +26,6 @@ Semantics (issue 2 §5, after docker_auth's ``authz/acl.go``):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -35,6 +34,7 @@ from typing import Literal
 
 from authsvc.names import normalize_group_name
 from authsvc.scope import Scope
+from svckit.cache import memoized
 
 ACTIONS = ("pull", "push", "delete", "*")
 EFFECTS = ("allow", "deny")
@@ -89,7 +89,7 @@ def _is_regex(text: str) -> bool:
     return len(text) >= 2 and text.startswith("/") and text.endswith("/")
 
 
-@functools.lru_cache(maxsize=8192)
+@memoized(max_entries=8192)
 def _compile(source: str) -> re.Pattern[str]:
     """Compile regex source once; the cache serves every rule that repeats a pattern."""
     return re.compile(source, re.DOTALL)

@@ -12,26 +12,25 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from authsvc import db
+from authsvc.access_tokens import AccessTokenIssuer
 from authsvc.appkeys import (
-    ACL_CACHE,
-    AUTHENTICATOR,
+    ACCESS,
+    ACCESS_TOKENS,
+    AUTHENTICATORS,
     CONFIG,
     ENGINE,
-    ISSUER,
     REFRESH_TOKENS,
+    SERVICES,
     SESSIONMAKER,
     SIGNER,
     VERIFY_POOL,
 )
-from authsvc.authn import Authenticator
 from authsvc.config import Config
 from authsvc.handlers import ROUTES
-from authsvc.issue import AclCache, TokenIssuer
+from authsvc.jwt_signer import JwtSigner
 from authsvc.keys import SigningMaterial, load_signing_material
 from authsvc.middlewares import error_middleware
-from authsvc.passwords import PasswordHasher
-from authsvc.refresh import RefreshTokens
-from authsvc.tokens import TokenSigner
+from authsvc.services import build_services
 
 # Token requests are a handful of form fields; refuse anything larger early.
 MAX_REQUEST_BODY = 64 * 1024
@@ -47,7 +46,7 @@ def signer_ctx(material: SigningMaterial | None) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         token = app[CONFIG].token
         loaded = material or load_signing_material(token.signing_key, token.signing_cert)
-        app[SIGNER] = TokenSigner(loaded)
+        app[SIGNER] = JwtSigner(loaded)
         yield
 
     return ctx
@@ -58,7 +57,7 @@ def lower_thread_priority() -> None:
 
     argon2id keeps a core busy for each verification; with as many verify threads as cores the
     event loop would get only its fair share of CPU, and token requests that need no password
-    would queue behind slow logins (issue 5 T4). On Linux each thread is a schedulable task, so
+    would queue behind slow logins. On Linux each thread is a schedulable task, so
     ``setpriority`` on the thread id deprioritises just this thread.
     """
     if sys.platform == "linux":
@@ -69,7 +68,7 @@ def lower_thread_priority() -> None:
 
 
 async def verify_pool_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The threads that run password verification, off the event loop (issue 5 T4)."""
+    """The threads that run password verification, so argon2id never runs on the event loop."""
     threads = app[CONFIG].passwords.verify_threads
     pool = ThreadPoolExecutor(
         max_workers=threads,
@@ -91,20 +90,13 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The service objects the handlers call: authentication, refresh tokens, issuing."""
-    config = app[CONFIG]
-    sessionmaker = app[SESSIONMAKER]
-    refresh = RefreshTokens(sessionmaker, ttl=config.token.refresh_ttl)
-    app[REFRESH_TOKENS] = refresh
-    app[AUTHENTICATOR] = Authenticator(
-        sessionmaker,
-        PasswordHasher(config.passwords),
-        app[VERIFY_POOL],
-        refresh,
-        cache_ttl=config.passwords.credential_cache_ttl,
-    )
-    app[ACL_CACHE] = AclCache(sessionmaker)
-    app[ISSUER] = TokenIssuer(app[SIGNER], app[ACL_CACHE], config.token)
+    """The service objects the handlers call: authentication, access decisions, signing."""
+    services = build_services(app[CONFIG], app[SESSIONMAKER], app[VERIFY_POOL])
+    app[SERVICES] = services
+    app[AUTHENTICATORS] = services.authenticators
+    app[REFRESH_TOKENS] = services.refresh_tokens
+    app[ACCESS] = services.access
+    app[ACCESS_TOKENS] = AccessTokenIssuer(app[SIGNER], app[CONFIG].token)
     yield
 
 

@@ -7,18 +7,22 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from authsvc.authn import Authenticator
+from authsvc.access_tokens import AccessTokenIssuer
+from authsvc.authn import AuthenticatorChain
+from authsvc.authz import AccessDecider
 from authsvc.config import Config
-from authsvc.issue import AclCache, TokenIssuer
-from authsvc.refresh import RefreshTokens
-from authsvc.tokens import TokenSigner
+from authsvc.jwt_signer import JwtSigner
+from authsvc.refresh_tokens import RefreshTokenService
+from authsvc.services import Services
 
 CONFIG = web.AppKey("config", Config)
-SIGNER = web.AppKey("signer", TokenSigner)
+SIGNER = web.AppKey("signer", JwtSigner)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 VERIFY_POOL = web.AppKey("verify_pool", ThreadPoolExecutor)
-REFRESH_TOKENS = web.AppKey("refresh_tokens", RefreshTokens)
-AUTHENTICATOR = web.AppKey("authenticator", Authenticator)
-ACL_CACHE = web.AppKey("acl_cache", AclCache)
-ISSUER = web.AppKey("issuer", TokenIssuer)
+# The wired service objects (with their caches), and direct keys for what handlers call.
+SERVICES = web.AppKey("services", Services)
+AUTHENTICATORS = web.AppKey("authenticators", AuthenticatorChain)
+REFRESH_TOKENS = web.AppKey("refresh_tokens", RefreshTokenService)
+ACCESS = web.AppKey("access", AccessDecider)
+ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokenIssuer)

@@ -10,12 +10,14 @@ from sqlalchemy import exc as sa_exc
 
 from authsvc.appkeys import CONFIG
 from authsvc.errors import AuthError, ErrorCode, envelope, oauth_body
+from authsvc.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 # Failures that mean "the database cannot be reached (or is not migrated) right now": the client
 # gets 503 with Retry-After rather than a traceback, and retrying later may succeed.
 DATABASE_UNAVAILABLE = (
+    StoreUnavailable,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,

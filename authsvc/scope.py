@@ -23,8 +23,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from svckit.cache import memoized
+
 # Distribution's reference package caps a repository name at 255 characters.
 MAX_NAME_LENGTH = 255
+# Distribution's clients ask for a handful of scopes per token (a pull, a push with its mount
+# sources); far more is not a client but a probe, and every scope costs an ACL evaluation.
+MAX_SCOPES = 100
 
 _TYPE_RE = re.compile(r"([a-z0-9]+)(?:\(([a-z0-9]+)\))?")
 _HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -80,3 +85,22 @@ def parse_scopes(values: Iterable[str]) -> list[Scope]:
 def format_scope(scope: Scope) -> str:
     """Render a scope in the wire form ``type:name:a,b`` (the class is not kept)."""
     return f"{scope.type}:{scope.name}:{','.join(scope.actions)}"
+
+
+def parse_requested_scopes(values: Iterable[str]) -> tuple[Scope, ...]:
+    """Parse the scope parameters of one token request; at most ``MAX_SCOPES`` scopes.
+
+    Repeated ``scope`` parameters and space-joined values are both accepted (distribution
+    ``docs/spec/auth/token.md`` and RFC 6749 §3.3). Raises ScopeError.
+    """
+    scopes = _parse_memoized(tuple(v for v in values if v.strip()))
+    if len(scopes) > MAX_SCOPES:
+        raise ScopeError(f"too many scopes (at most {MAX_SCOPES})")
+    return scopes
+
+
+@memoized(max_entries=4096)
+def _parse_memoized(values: tuple[str, ...]) -> tuple[Scope, ...]:
+    # Clients repeat the same few scope strings; parsing is pure, so recent results are kept
+    # (errors are not kept and are raised again).
+    return tuple(parse_scopes(values))

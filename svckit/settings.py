@@ -84,7 +84,9 @@ def parse_duration(value: object, name: str, *, allow_zero: bool = False) -> flo
         else:
             parts = _DURATION_PART.findall(text)
             if not text or "".join(n + u for n, u in parts) != text:
-                raise SettingError(f"{name}: expected a duration like '24h' or '90m', got {value!r}")
+                raise SettingError(
+                    f"{name}: expected a duration like '24h' or '90m', got {value!r}"
+                )
             seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise SettingError(f"{name}: must be a positive duration, got {value!r}")

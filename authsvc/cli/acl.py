@@ -1,22 +1,31 @@
 """``authsvc acl ...``: add, list, delete, check, import and export ACL rules.
 
-``acl check`` runs the token endpoint's evaluation (authsvc.acl.evaluate over store.list_rules and
-the user's groups) and explains each decision with the rule that made it.
+``acl check`` runs the token endpoint's own decision path (``authsvc.explain`` over the objects
+that ``authsvc.services`` wires for the server) and explains each grant with its deciding rule.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc import acl, aclfile, store
-from authsvc.cli.common import CliError, get_config, print_json
+from authsvc import acl, aclfile, db, store
+from authsvc.authz import SqlRuleSource
+from authsvc.cli.common import CliError, get_config, print_json, run
 from authsvc.cli.dbsession import run_in_session
+from authsvc.config import Config
+from authsvc.errors import AuthError
+from authsvc.explain import Explanation, explain, explanation_json, explanation_lines
 from authsvc.names import normalize_username
-from authsvc.scope import Scope, ScopeError, format_scope, parse_scopes
+from authsvc.scope import Scope, ScopeError, parse_requested_scopes
+from authsvc.services import build_access_decider, build_local_authenticator
+
+T = TypeVar("T")
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -66,23 +75,17 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(scope: Scope, decision: acl.Decision) -> str:
-    granted = ",".join(decision.granted) if decision.granted else "(none)"
-    why = f"rule {acl.describe_rule(decision.rule)}" if decision.rule else "no rule matched"
-    return f"{format_scope(scope)} -> {granted} ({why})"
+def _scopes(values: list[str]) -> tuple[Scope, ...]:
+    try:
+        return parse_requested_scopes(values)
+    except ScopeError as exc:
+        raise CliError(str(exc)) from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the grant and the deciding rule for each scope, as the token endpoint decides."""
     config = get_config(args)
-    service = args.service or config.token.services[0]
-    if service not in config.token.services:
-        known = ", ".join(config.token.services)
-        raise CliError(f"unknown service {service!r} (this server issues for: {known})")
-    try:
-        scopes = parse_scopes(args.scopes)
-    except ScopeError as exc:
-        raise CliError(str(exc)) from None
+    scopes = _scopes(args.scopes)
     account: str | None = None
     if args.account != acl.ANONYMOUS:
         try:
@@ -90,41 +93,43 @@ def cmd_check(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(f"{exc} (use {acl.ANONYMOUS} for anonymous requests)") from None
 
-    async def action(session: AsyncSession) -> tuple[store.UserRecord | None, list[acl.Decision]]:
-        user: store.UserRecord | None = None
-        groups: frozenset[str] = frozenset()
-        if account is not None:
-            user = await store.get_user(session, account)
-            if user is None:
-                raise store.NotFound(f"unknown user {account!r}")
-            groups = await store.groups_of(session, user.id)
-        rules = await store.list_rules(session)
-        decisions = [
-            acl.evaluate(rules, account=account, groups=groups, scope=scope, service=service)
-            for scope in scopes
-        ]
-        return user, decisions
+    async def action(sessionmaker: async_sessionmaker[AsyncSession]) -> Explanation:
+        # The token endpoint's own objects (services.py), without the server's caches.
+        decider = build_access_decider(config, SqlRuleSource(sessionmaker))
+        try:
+            service = decider.check_service(args.service or config.token.services[0])
+        except AuthError:
+            known = ", ".join(config.token.services)
+            raise CliError(
+                f"unknown service {args.service!r} (this server issues for: {known})"
+            ) from None
+        local = build_local_authenticator(config, sessionmaker, None, cached=False)
+        return await explain(account, service, scopes, local, decider)
 
-    user, decisions = run_in_session(args, action, config=config)
-    if user is not None and user.disabled:
-        print(
-            f"note: user {user.name!r} is disabled; the token endpoint refuses it", file=sys.stderr
-        )
+    explanation = run_with_sessionmaker(config, action)
     if args.json:
-        print_json(
-            [
-                {
-                    "scope": format_scope(scope),
-                    "granted": list(decision.granted),
-                    "rule": acl.rule_to_dict(decision.rule) if decision.rule else None,
-                }
-                for scope, decision in zip(scopes, decisions, strict=True)
-            ]
-        )
+        print_json(explanation_json(explanation))
     else:
-        for scope, decision in zip(scopes, decisions, strict=True):
-            print(_explain(scope, decision))
+        for line in explanation_lines(explanation):
+            print(line, file=sys.stderr if line.startswith("note:") else sys.stdout)
     return 0
+
+
+def run_with_sessionmaker(
+    config: Config, action: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    """Run ``action`` with a sessionmaker on the configured database; store errors -> CliError."""
+
+    async def main() -> T:
+        engine = db.make_engine(config.database)
+        try:
+            return await action(db.make_sessionmaker(engine))
+        except store.StoreError as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            await engine.dispose()
+
+    return run(main)
 
 
 def _read_source(source: str) -> str:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from authsvc.handlers import health, token
+from authsvc.handlers import health, token_endpoint
 
-ROUTES: tuple[web.RouteTableDef, ...] = (token.routes, health.routes)
+ROUTES: tuple[web.RouteTableDef, ...] = (token_endpoint.routes, health.routes)

@@ -20,6 +20,6 @@ async def get_health(request: web.Request) -> web.Response:
 async def get_ready(request: web.Request) -> web.Response:
     """Readiness: the signing key is loaded and the database answers (else 503 via middleware)."""
     signer = request.app[SIGNER]
-    async with request.app[SESSIONMAKER]() as session:
+    async with store.transaction(request.app[SESSIONMAKER], commit=False) as session:
         await store.ping(session)
     return web.json_response({"status": "ready", "alg": signer.alg, "kid": signer.kid})

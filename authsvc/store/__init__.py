@@ -17,7 +17,6 @@ from authsvc.store.common import (
     StoreUnavailable,
     UserRecord,
 )
-from authsvc.store.session import describe_db_error, transaction
 from authsvc.store.groups import (
     add_member,
     create_group,
@@ -27,6 +26,7 @@ from authsvc.store.groups import (
     remove_member,
 )
 from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
+from authsvc.store.session import describe_db_error, transaction
 from authsvc.store.tokens import (
     create_refresh_token,
     get_refresh_token_by_hash,

@@ -1,61 +1,47 @@
 """The token endpoint: ``GET /auth`` (Docker token spec) and ``POST /auth`` (OAuth2 grants).
 
-GET follows distribution's docs/spec/auth/token.md, POST follows docs/spec/auth/oauth.md and
-RFC 6749 §4.3 (password grant) / §6 (refresh grant). Parameter checks come first (400), then
+GET follows distribution's ``docs/spec/auth/token.md``, POST follows ``docs/spec/auth/oauth.md``
+and RFC 6749 §4.3 (password grant) / §6 (refresh grant). Parameter checks come first (400), then
 authentication (401 for GET, ``invalid_grant`` for POST), then the ACL downscopes the request.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from authsvc.appkeys import AUTHENTICATOR, ISSUER, REFRESH_TOKENS
-from authsvc.authn import Identity, parse_basic
+from authsvc.access_tokens import IssuedToken
+from authsvc.appkeys import ACCESS, ACCESS_TOKENS, AUTHENTICATORS, REFRESH_TOKENS
+from authsvc.authn import CredentialKind, Credentials, Identity
+from authsvc.authn.basic import parse_basic
 from authsvc.errors import AuthError, ErrorCode
-from authsvc.issue import IssuedToken
 from authsvc.names import normalize_username
-from authsvc.scope import Scope, ScopeError, parse_scopes
+from authsvc.scope import Scope, ScopeError, parse_requested_scopes
+from svckit.settings import SettingError, parse_bool
 
 routes = web.RouteTableDef()
 
-MAX_SCOPES = 100
 MAX_CLIENT_ID = 255
-_TRUE = frozenset({"1", "t", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "f", "false", "no", "off"})
 _FORM = "application/x-www-form-urlencoded"
 
 
 def parse_scope_params(values: Iterable[str]) -> tuple[Scope, ...]:
     """Parse repeated and/or space-joined scope values; raise SCOPE_INVALID (400)."""
     try:
-        scopes = _parse_cached(tuple(v for v in values if v.strip()))
+        return parse_requested_scopes(values)
     except ScopeError as exc:
         raise AuthError(ErrorCode.SCOPE_INVALID, f"invalid scope: {exc}") from None
-    if len(scopes) > MAX_SCOPES:
-        raise AuthError(ErrorCode.SCOPE_INVALID, f"too many scopes (at most {MAX_SCOPES})")
-    return scopes
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_cached(values: tuple[str, ...]) -> tuple[Scope, ...]:
-    # Clients repeat the same few scope strings; parsing is pure, so remember recent results
-    # (errors are not cached and are raised again).
-    return tuple(parse_scopes(values))
-
-
-def parse_bool(params: MultiMapping[str], name: str) -> bool:
-    """Parse a boolean query parameter the way Go's strconv.ParseBool does (Distribution)."""
-    value = params.get(name, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise AuthError(ErrorCode.REQUEST_INVALID, f"{name} must be true or false")
+def query_bool(params: MultiMapping[str], name: str) -> bool:
+    """A boolean query parameter, read as Go's strconv.ParseBool does (Distribution)."""
+    try:
+        return parse_bool(params.get(name, ""), name)
+    except SettingError:
+        raise AuthError(ErrorCode.REQUEST_INVALID, f"{name} must be true or false") from None
 
 
 def parse_client_id(value: str | None) -> str:
@@ -81,6 +67,14 @@ def check_account(account: str | None, name: str) -> None:
         )
 
 
+def normalize_username_or_401(username: str) -> str:
+    """Normalise a Basic user name; a name that cannot exist fails like a wrong password."""
+    try:
+        return normalize_username(username)
+    except ValueError:
+        raise AuthError(ErrorCode.UNAUTHORIZED, "invalid username or password") from None
+
+
 def token_response(body: dict[str, Any]) -> web.Response:
     """A 200 JSON token response that no cache keeps (RFC 6749 §5.1)."""
     return web.json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -91,39 +85,48 @@ def timing(issued: IssuedToken) -> dict[str, Any]:
     return {"expires_in": issued.expires_in, "issued_at": issued.issued_at_rfc3339}
 
 
+async def issue_access_token(
+    request: web.Request, identity: Identity | None, service: str, scopes: tuple[Scope, ...]
+) -> IssuedToken:
+    """Decide the scopes (the same decision ``acl check`` explains) and sign the result."""
+    decision = await request.app[ACCESS].decide(identity, service, scopes)
+    return request.app[ACCESS_TOKENS].issue(identity, service, decision.access)
+
+
+def may_get_refresh_token(identity: Identity | None) -> bool:
+    """Only a password login gets a refresh token; one presented as a credential is not rotated."""
+    return (
+        identity is not None
+        and identity.kind is CredentialKind.PASSWORD
+        and identity.user_id is not None
+    )
+
+
 @routes.get("/auth")
 async def get_token(request: web.Request) -> web.Response:
     """Issue a token for Basic credentials, a ``:refresh-token`` password, or anonymously."""
     query = request.query
-    service = request.app[ISSUER].check_service(query.get("service"))
+    service = request.app[ACCESS].check_service(query.get("service"))
     scopes = parse_scope_params(query.getall("scope", []))
-    offline = parse_bool(query, "offline_token")
+    offline = query_bool(query, "offline_token")
     client_id = parse_client_id(query.get("client_id"))
     identity: Identity | None = None
     header = request.headers.get("Authorization")
     if header is not None:
-        credentials = parse_basic(header)
+        credentials = parse_basic(header, service=service)
         if credentials.username:
             # Compare before verifying, so a mismatch costs no argon2 run.
             check_account(query.get("account"), normalize_username_or_401(credentials.username))
-        identity = await request.app[AUTHENTICATOR].authenticate(credentials, service=service)
+        identity = await request.app[AUTHENTICATORS].authenticate(credentials)
         check_account(query.get("account"), identity.name)
-    issued = await request.app[ISSUER].issue(identity, service, scopes)
+    issued = await issue_access_token(request, identity, service, scopes)
     body: dict[str, Any] = {"token": issued.token, "access_token": issued.token, **timing(issued)}
-    # A refresh token for a password login only; one presented as password is not rotated.
-    if offline and identity is not None and not identity.via_refresh_token:
+    if offline and identity is not None and may_get_refresh_token(identity):
+        assert identity.user_id is not None
         body["refresh_token"] = await request.app[REFRESH_TOKENS].issue(
             user_id=identity.user_id, service=service, client_id=client_id
         )
     return token_response(body)
-
-
-def normalize_username_or_401(username: str) -> str:
-    """Normalise a Basic user name; a name that cannot exist fails like a wrong password."""
-    try:
-        return normalize_username(username)
-    except ValueError:
-        raise AuthError(ErrorCode.UNAUTHORIZED, "invalid username or password") from None
 
 
 async def read_form(request: web.Request) -> MultiMapping[str]:
@@ -144,6 +147,15 @@ def required(form: MultiMapping[str], name: str) -> str:
     return value
 
 
+def grant_credentials(form: MultiMapping[str], grant_type: str, service: str) -> Credentials:
+    """The credentials a grant carries (RFC 6749 §4.3.2 password, §6 refresh_token)."""
+    if grant_type == "password":
+        return Credentials(
+            CredentialKind.PASSWORD, required(form, "username"), required(form, "password"), service
+        )
+    return Credentials(CredentialKind.REFRESH_TOKEN, "", required(form, "refresh_token"), service)
+
+
 @routes.post("/auth")
 async def post_token(request: web.Request) -> web.Response:
     """The OAuth2 token endpoint: ``password`` and ``refresh_token`` grants."""
@@ -151,29 +163,23 @@ async def post_token(request: web.Request) -> web.Response:
     grant_type = required(form, "grant_type")
     if grant_type not in ("password", "refresh_token"):
         raise AuthError(ErrorCode.GRANT_UNSUPPORTED, f"unsupported grant_type {grant_type!r}")
-    service = request.app[ISSUER].check_service(form.get("service"))
+    service = request.app[ACCESS].check_service(form.get("service"))
     client_id = parse_client_id(required(form, "client_id"))
     scopes = parse_scope_params(form.getall("scope", []))
     access_type = form.get("access_type", "online")
     if access_type not in ("online", "offline"):
         raise AuthError(ErrorCode.REQUEST_INVALID, "access_type must be online or offline")
-    authenticator = request.app[AUTHENTICATOR]
-    if grant_type == "password":
-        identity = await authenticator.authenticate_password(
-            required(form, "username"), required(form, "password")
-        )
-    else:
-        identity = await authenticator.authenticate_refresh_token(
-            required(form, "refresh_token"), service=service
-        )
-    issued = await request.app[ISSUER].issue(identity, service, scopes)
+    credentials = grant_credentials(form, grant_type, service)
+    identity = await request.app[AUTHENTICATORS].authenticate(credentials)
+    issued = await issue_access_token(request, identity, service, scopes)
     body: dict[str, Any] = {
         "access_token": issued.token,
         "token_type": "Bearer",
         "scope": issued.scope,
         **timing(issued),
     }
-    if grant_type == "password" and access_type == "offline":
+    if access_type == "offline" and may_get_refresh_token(identity):
+        assert identity.user_id is not None
         body["refresh_token"] = await request.app[REFRESH_TOKENS].issue(
             user_id=identity.user_id, service=service, client_id=client_id
         )

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from authsvc.authz.grants import AccessEntry
+from authsvc.jwt_signer import NBF_SKEW, JwtSigner, build_claims, new_jti
 from authsvc.keys import (
     Algorithm,
     SigningMaterial,
@@ -22,7 +24,6 @@ from authsvc.keys import (
     self_signed_certificate,
     write_key_pair,
 )
-from authsvc.tokens import NBF_SKEW, AccessEntry, TokenSigner, build_claims, new_jti
 
 NOW = 1_700_000_000
 
@@ -85,7 +86,7 @@ def test_jti_is_random_and_long() -> None:
 
 
 def test_round_trip(material: SigningMaterial) -> None:
-    signer = TokenSigner(material)
+    signer = JwtSigner(material)
     token = signer.sign(claims(now=NOW))
     decoded = jwt.decode(
         token,
@@ -99,7 +100,7 @@ def test_round_trip(material: SigningMaterial) -> None:
 
 
 def test_header(material: SigningMaterial) -> None:
-    token = TokenSigner(material).sign(claims())
+    token = JwtSigner(material).sign(claims())
     header = jwt.get_unverified_header(token)
     assert set(header) == {"typ", "alg", "kid", "x5c"}
     assert header["typ"] == "JWT"
@@ -111,7 +112,7 @@ def test_header(material: SigningMaterial) -> None:
 
 
 def test_wrong_audience_or_key_fails(material: SigningMaterial) -> None:
-    token = TokenSigner(material).sign(claims())
+    token = JwtSigner(material).sign(claims())
     options: Any = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(
@@ -135,7 +136,7 @@ def test_wrong_audience_or_key_fails(material: SigningMaterial) -> None:
 def test_es256_signature_is_raw_r_s(tmp_path: Path) -> None:
     key = generate_key("ES256")
     paths = write_key_pair(tmp_path, key, self_signed_certificate(key))
-    token = TokenSigner(load_signing_material(*paths)).sign(claims())
+    token = JwtSigner(load_signing_material(*paths)).sign(claims())
     header, payload, signature = token.split(".")
     raw = b64url_decode(signature)
     # RFC 7518 §3.4: 64 bytes, r then s, each 32 bytes big-endian; not DER.

@@ -1,4 +1,4 @@
-"""The Authenticator: credential cache semantics, invalidation, dummy verify, rehash, threads."""
+"""The local authenticator: credential cache, invalidation, dummy verify, rehash, threads."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authsvc import db
-from authsvc.authn import Authenticator, BasicCredentials, CredentialCache, parse_basic
+from authsvc.authn import AuthenticatorChain, CredentialKind, Credentials
+from authsvc.authn.basic import parse_basic
+from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory
+from authsvc.authn.local import LocalAuthenticator
+from authsvc.authn.password_check import CachedPasswordCheck, ThreadedPasswordCheck
+from authsvc.authn.refresh import RefreshTokenAuthenticator
 from authsvc.config import DatabaseConfig, PasswordConfig
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.passwords import PasswordHasher, VerifyResult
-from authsvc.refresh import REVALIDATE_AFTER, RefreshTokens
+from authsvc.refresh_tokens import REVALIDATE_AFTER, RefreshTokenInvalid, RefreshTokenService
 from tests.authsvc.tokenhelpers import FAST_PASSWORDS, Seeder
 
 THREAD_PREFIX = "authsvc-verify-test"
@@ -47,37 +52,53 @@ class FakeClock:
 
 @dataclass
 class Env:
-    authn: Authenticator
+    chain: AuthenticatorChain
+    passwords: CachedPasswordCheck
     hasher: CountingHasher
     seed: Seeder
     clock: FakeClock
-    refresh: RefreshTokens
+    refresh: RefreshTokenService
 
 
 @pytest.fixture
 async def env(db_url: str) -> AsyncIterator[Env]:
-    """An Authenticator on a migrated, empty database (SQLite, and PostgreSQL if configured)."""
+    """The server's authenticator chain on a migrated, empty database (SQLite and PostgreSQL)."""
     engine: AsyncEngine = db.make_engine(DatabaseConfig(url=db_url))
     sessionmaker = db.make_sessionmaker(engine)
     hasher = CountingHasher(FAST_PASSWORDS)
     clock = FakeClock()
-    refresh = RefreshTokens(sessionmaker, ttl=3600, monotonic=clock)
+    refresh = RefreshTokenService(sessionmaker, ttl=3600, monotonic=clock)
     with ThreadPoolExecutor(2, thread_name_prefix=THREAD_PREFIX) as pool:
-        authn = Authenticator(sessionmaker, hasher, pool, refresh, cache_ttl=60, clock=clock)
+        passwords = CachedPasswordCheck(ThreadedPasswordCheck(hasher, pool), ttl=60, clock=clock)
+        directory = CachedUserDirectory(SqlUserDirectory(sessionmaker))
+        local = LocalAuthenticator(directory, passwords, sessionmaker)
+        chain = AuthenticatorChain([RefreshTokenAuthenticator(refresh, local), local])
         seed = Seeder(sessionmaker)
         await seed.user("alice", "pw-alice")
-        yield Env(authn, hasher, seed, clock, refresh)
+        yield Env(chain, passwords, hasher, seed, clock, refresh)
     await engine.dispose()
 
 
+def password(user: str, secret: str) -> Credentials:
+    return Credentials(CredentialKind.PASSWORD, user, secret, "registry")
+
+
+def refresh_token(secret: str, service: str = "registry") -> Credentials:
+    return Credentials(CredentialKind.REFRESH_TOKEN, "", secret, service)
+
+
 async def login(env: Env, user: str = "alice", password: str = "pw-alice") -> str:
-    identity = await env.authn.authenticate_password(user, password)
+    identity = await env.chain.authenticate(
+        Credentials(CredentialKind.PASSWORD, user, password, "registry")
+    )
     return identity.name
 
 
 async def fails(env: Env, user: str, password: str) -> str:
     with pytest.raises(AuthError) as info:
-        await env.authn.authenticate_password(user, password)
+        await env.chain.authenticate(
+            Credentials(CredentialKind.PASSWORD, user, password, "registry")
+        )
     assert info.value.code is ErrorCode.UNAUTHORIZED
     return info.value.message
 
@@ -168,15 +189,15 @@ async def test_refresh_token_identity(env: Env) -> None:
     user = await env.seed.get_user("alice")
     assert user is not None
     secret = await env.refresh.issue(user_id=user.id, service="registry", client_id="t")
-    identity = await env.authn.authenticate(BasicCredentials("", secret), service="registry")
-    assert (identity.name, identity.via_refresh_token) == ("alice", True)
+    identity = await env.chain.authenticate(refresh_token(secret))
+    assert (identity.name, identity.kind) == ("alice", CredentialKind.REFRESH_TOKEN)
     with pytest.raises(AuthError):
-        await env.authn.authenticate(BasicCredentials("", secret), service="elsewhere")
+        await env.chain.authenticate(refresh_token(secret, "elsewhere"))
     await env.seed.set_disabled("alice", True)
     # A validated token is re-read from the database after REVALIDATE_AFTER seconds at most.
     env.clock.now += REVALIDATE_AFTER
     with pytest.raises(AuthError, match="revoked"):
-        await env.authn.authenticate(BasicCredentials("", secret), service="registry")
+        await env.chain.authenticate(refresh_token(secret))
 
 
 async def test_refresh_validation_is_reused_briefly(env: Env) -> None:
@@ -190,43 +211,45 @@ async def test_refresh_validation_is_reused_briefly(env: Env) -> None:
     env.clock.now += REVALIDATE_AFTER / 2
     assert (await env.refresh.resolve(secret, service="registry")).name == "alice"
     # ... and the service binding is still enforced on a cached entry.
-    with pytest.raises(AuthError, match="not issued for this service"):
+    with pytest.raises(RefreshTokenInvalid, match="not issued for this service"):
         await env.refresh.resolve(secret, service="elsewhere")
     env.clock.now += REVALIDATE_AFTER
-    with pytest.raises(AuthError, match="revoked"):
+    with pytest.raises(RefreshTokenInvalid, match="revoked"):
         await env.refresh.resolve(secret, service="registry")
 
 
 async def test_groups_are_part_of_the_identity(env: Env) -> None:
     await env.seed.group("devs", "alice")
-    identity = await env.authn.authenticate_password("alice", "pw-alice")
+    identity = await env.chain.authenticate(password("alice", "pw-alice"))
     assert identity.groups == frozenset({"devs"})
 
 
-def test_cache_key_is_an_unambiguous_hmac() -> None:
-    cache = CredentialCache(60)
+def test_cache_key_is_an_unambiguous_hmac(env: Env) -> None:
+    cache = env.passwords
     assert cache.key("ab", "c") != cache.key("a", "bc")
     assert cache.key("a", "b") == cache.key("a", "b")
     assert b"secret-password" not in cache.key("u", "secret-password")
-    # Another process (another random key) derives different keys.
-    assert CredentialCache(60).key("a", "b") != cache.key("a", "b")
 
 
-def test_cache_disabled_with_zero_ttl() -> None:
-    cache = CredentialCache(0)
-    cache.put(cache.key("a", "b"), 1, "hash")
-    assert len(cache) == 0
+async def test_cache_keys_differ_between_processes(env: Env) -> None:
+    # Another process has another random HMAC key, so it derives different keys.
+    other = CachedPasswordCheck(env.passwords, ttl=60)
+    assert other.key("a", "b") != env.passwords.key("a", "b")
 
 
-def test_cache_is_bounded() -> None:
-    cache = CredentialCache(60, max_entries=3)
-    for i in range(5):
-        cache.put(cache.key(f"u{i}", "p"), i, "h")
-    assert len(cache) == 3
+async def test_cache_disabled_with_zero_ttl(env: Env) -> None:
+    uncached = CachedPasswordCheck(env.passwords, ttl=0)
+    user = await env.seed.get_user("alice")
+    assert (await uncached.check("alice", "pw-alice", user)).ok
+    assert len(uncached.verified) == 0
 
 
 def test_parse_basic() -> None:
-    assert parse_basic("Basic YWxpY2U6cDpx") == BasicCredentials("alice", "p:q")
-    assert "p:q" not in repr(parse_basic("Basic YWxpY2U6cDpx"))
+    assert parse_basic("Basic YWxpY2U6cDpx", service="s") == Credentials(
+        CredentialKind.PASSWORD, "alice", "p:q", "s"
+    )
+    assert "p:q" not in repr(parse_basic("Basic YWxpY2U6cDpx", service="s"))
+    empty_user = parse_basic("Basic OnNlY3JldA==", service="s")
+    assert (empty_user.kind, empty_user.secret) == (CredentialKind.REFRESH_TOKEN, "secret")
     with pytest.raises(AuthError):
-        parse_basic("Digest abc")
+        parse_basic("Digest abc", service="s")

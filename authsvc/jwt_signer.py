@@ -1,4 +1,4 @@
-"""Access tokens: pure claims building and a signer that holds the loaded key (no PEM per sign)."""
+"""JWT signing: pure claims building and a signer that holds the loaded key (no PEM per sign)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,16 @@ import base64
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from authsvc.authz.grants import AccessEntry
 from authsvc.keys import SigningMaterial
 
 # docker_auth and Distribution's own test server back-date nbf to absorb clock skew.
 NBF_SKEW = 10
-
-
-@dataclass(frozen=True, slots=True)
-class AccessEntry:
-    """One granted resource in the ``access`` claim (distribution docs/spec/auth/jwt.md)."""
-
-    type: str
-    name: str
-    actions: tuple[str, ...]
-
-    def to_claim(self) -> dict[str, object]:
-        """The JSON form: ``{"type", "name", "actions"}``."""
-        return {"type": self.type, "name": self.name, "actions": list(self.actions)}
 
 
 def new_jti() -> str:
@@ -46,7 +33,7 @@ def build_claims(
     ttl: int,
     jti: str,
 ) -> dict[str, Any]:
-    """Build the JWT claims set; all times are integers and ``aud`` is one string (CONTRACT)."""
+    """Build the JWT claims: integer times and ``aud`` as one string (distribution jwt.md)."""
     return {
         "iss": issuer,
         # An anonymous token has an empty subject, as Distribution's token server does.
@@ -64,7 +51,7 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-class TokenSigner:
+class JwtSigner:
     """Signs claims with a loaded key; the JOSE header is encoded once, when it is built."""
 
     def __init__(self, material: SigningMaterial) -> None:

@@ -1,0 +1,106 @@
+"""Checking a password against a stored hash: argon2id off the event loop, and a verified cache.
+
+Password verification is CPU-bound (argon2id, about 20 ms of a core), so it runs in a thread
+pool and never on the event loop. Clients such as skopeo and podman resend Basic credentials with
+every token request, so ``CachedPasswordCheck`` remembers recently verified pairs: the key is an
+HMAC of (user, password) under a random per-process key, so the password itself is never kept,
+and an entry counts only while the user's row still has the same id and password hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Protocol
+
+from authsvc import store
+from authsvc.passwords import PasswordHasher, VerifyResult
+from svckit.cache import Cache
+
+MAX_ENTRIES = 10_000
+
+
+class PasswordCheck(Protocol):
+    """Verifies a password for a user row (None: an unknown user, which still costs a verify)."""
+
+    async def check(
+        self, username: str, password: str, user: store.UserRecord | None
+    ) -> VerifyResult:
+        """Whether ``password`` matches, and a replacement hash when the stored one is outdated."""
+        ...
+
+
+class ThreadedPasswordCheck:
+    """Runs the hasher in ``executor``; concurrent identical checks share one verification."""
+
+    def __init__(self, hasher: PasswordHasher, executor: Executor) -> None:
+        """Verify with ``hasher`` on ``executor``'s threads."""
+        self._hasher = hasher
+        self._executor = executor
+        # Keyed by (user, password digest, stored hash): a pure single flight, nothing kept.
+        self.flights: Cache[tuple[str, bytes, str | None], VerifyResult] = Cache(ttl=0)
+
+    async def check(
+        self, username: str, password: str, user: store.UserRecord | None
+    ) -> VerifyResult:
+        """Verify in a worker thread (a dummy verify for an unknown user)."""
+        stored = user.password_hash if user is not None else None
+        loop = asyncio.get_running_loop()
+        key = (username, hashlib.sha256(password.encode("utf-8")).digest(), stored)
+        return await self.flights.get_or_load(
+            key, lambda: loop.run_in_executor(self._executor, self._hasher.verify, password, stored)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    user_id: int
+    password_hash: str
+
+
+class CachedPasswordCheck:
+    """Remembers successful verifications for ``ttl`` seconds, keyed by an HMAC of the pair."""
+
+    def __init__(
+        self, inner: PasswordCheck, *, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Wrap ``inner``; ``ttl`` 0 disables the cache."""
+        self._inner = inner
+        self._secret = secrets.token_bytes(32)
+        self.verified: Cache[bytes, _Verified] = Cache(
+            ttl=ttl, max_entries=MAX_ENTRIES, clock=clock
+        )
+
+    def key(self, username: str, password: str) -> bytes:
+        """The HMAC-SHA256 of the length-prefixed pair, so no two pairs share an encoding."""
+        user = username.encode("utf-8")
+        message = len(user).to_bytes(4, "big") + user + password.encode("utf-8")
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    async def check(
+        self, username: str, password: str, user: store.UserRecord | None
+    ) -> VerifyResult:
+        """A remembered success for this very row, or a real verification."""
+        key = self.key(username, password)
+        if user is not None:
+            entry = self.verified.get(key)
+            if entry is not None:
+                if (
+                    not user.disabled
+                    and entry.user_id == user.id
+                    and hmac.compare_digest(entry.password_hash, user.password_hash or "")
+                ):
+                    return VerifyResult(True)
+                # The password changed, the user was disabled, or deleted and created again:
+                # whoever presents the pair next pays for a real verification.
+                self.verified.invalidate(key)
+        result = await self._inner.check(username, password, user)
+        if result.ok and user is not None and not user.disabled:
+            self.verified.put(key, _Verified(user.id, result.new_hash or user.password_hash))
+        return result

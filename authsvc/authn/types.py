@@ -1,0 +1,81 @@
+"""The vocabulary of authentication: credentials, identities, results, the Authenticator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+# What a client is told when a password does not match or the user is unknown: the same words
+# in both cases, so the answer does not reveal which user names exist.
+INVALID_LOGIN = "invalid username or password"
+
+
+class CredentialKind(StrEnum):
+    """How the client proved who it is (recorded in the identity, and later in the audit)."""
+
+    PASSWORD = "password"
+    REFRESH_TOKEN = "refresh_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a client presented: a user name and a secret of some kind, for one service.
+
+    ``username`` is empty for a refresh token (containerd sends one as the Basic password with
+    an empty user name, and the OAuth2 refresh grant carries none).
+    """
+
+    kind: CredentialKind
+    username: str
+    secret: str = field(repr=False)
+    service: str
+
+    def __repr__(self) -> str:
+        """Never show the secret."""
+        return (
+            f"Credentials(kind={self.kind}, username={self.username!r}, service={self.service!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An authenticated subject: the token's ``sub`` and the input of ACL evaluation."""
+
+    name: str
+    groups: frozenset[str]
+    kind: CredentialKind
+    # The local user row behind the identity: refresh tokens are issued for it.
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """The credentials are good."""
+
+    identity: Identity
+
+
+@dataclass(frozen=True, slots=True)
+class WrongCredentials:
+    """This authenticator knows the subject and refuses it; the message is safe to show."""
+
+    message: str = INVALID_LOGIN
+
+
+@dataclass(frozen=True, slots=True)
+class NotMine:
+    """This authenticator does not know the subject; the next one in the chain may."""
+
+
+AuthResult = Authenticated | WrongCredentials | NotMine
+
+
+class Authenticator(Protocol):
+    """Turns credentials into an identity (docker_auth ``api.Authenticator``, with NoMatch)."""
+
+    name: str
+
+    async def authenticate(self, credentials: Credentials) -> AuthResult:
+        """Decide on ``credentials``; outages raise (the store's StoreUnavailable, say)."""
+        ...

@@ -1,0 +1,89 @@
+"""Wiring the service objects from settings: the one place that decides what decorates what.
+
+The app (``app.py``) and the CLI (``authsvc acl check``) build their authenticators and their
+access decider here, so both run the same objects; only the caches differ, because a CLI
+process answers one question and exits.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc import store
+from authsvc.authn import AuthenticatorChain
+from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
+from authsvc.authn.local import LocalAuthenticator
+from authsvc.authn.password_check import (
+    CachedPasswordCheck,
+    PasswordCheck,
+    ThreadedPasswordCheck,
+)
+from authsvc.authn.refresh import RefreshTokenAuthenticator
+from authsvc.authz import AccessDecider, AclAuthorizer, CachedRuleSource, SqlRuleSource
+from authsvc.authz.rules import RuleSource
+from authsvc.config import Config
+from authsvc.passwords import PasswordHasher, VerifyResult
+from authsvc.refresh_tokens import RefreshTokenService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the token endpoint calls."""
+
+    authenticators: AuthenticatorChain
+    local: LocalAuthenticator
+    refresh_tokens: RefreshTokenService
+    access: AccessDecider
+    # Held so that tests and tools can drop the cached rules at once.
+    rule_cache: CachedRuleSource
+
+
+def build_access_decider(config: Config, rules: RuleSource) -> AccessDecider:
+    """The ACL authorizer over ``rules``, for the configured services."""
+    return AccessDecider(AclAuthorizer(rules), config.token.services)
+
+
+def build_local_authenticator(
+    config: Config,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    executor: Executor | None,
+    *,
+    cached: bool,
+) -> LocalAuthenticator:
+    """The SQL user backend; without an executor it can look users up but not verify passwords."""
+    directory: UserDirectory = SqlUserDirectory(sessionmaker)
+    if cached:
+        directory = CachedUserDirectory(directory)
+    passwords: PasswordCheck = _NoPasswords()
+    if executor is not None:
+        passwords = ThreadedPasswordCheck(PasswordHasher(config.passwords), executor)
+        if cached:
+            passwords = CachedPasswordCheck(passwords, ttl=config.passwords.credential_cache_ttl)
+    return LocalAuthenticator(directory, passwords, sessionmaker)
+
+
+def build_services(
+    config: Config, sessionmaker: async_sessionmaker[AsyncSession], executor: Executor
+) -> Services:
+    """Everything the server needs, with its caches."""
+    local = build_local_authenticator(config, sessionmaker, executor, cached=True)
+    refresh_tokens = RefreshTokenService(sessionmaker, ttl=config.token.refresh_ttl)
+    # Refresh tokens first: they carry no user name, so no identity backend could claim them.
+    chain = AuthenticatorChain([RefreshTokenAuthenticator(refresh_tokens, local), local])
+    # The rule list is cached for a second in a server (authsvc.authz.rules.RULES_TTL).
+    rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
+    access = build_access_decider(config, rule_cache)
+    return Services(chain, local, refresh_tokens, access, rule_cache)
+
+
+class _NoPasswords:
+    """A password check for tools that only look users up; verifying is a programming error."""
+
+    async def check(
+        self, username: str, password: str, user: store.UserRecord | None
+    ) -> VerifyResult:
+        """Refuse: this wiring has no thread pool for argon2id."""
+        raise RuntimeError("this LocalAuthenticator was built without a password executor")
