@@ -38,8 +38,8 @@ from authsvc.app import create_app
 from authsvc.appkeys import SERVICES
 from authsvc.passwords import PasswordHasher
 from tests.authsvc.conftest import run_on
-from tests.authsvc.tokenhelpers import FAST_PASSWORDS, SERVICES as CONFIGURED_SERVICES
-from tests.authsvc.tokenhelpers import KeyPair, make_config, make_keys
+from tests.authsvc.tokenhelpers import FAST_PASSWORDS, KeyPair, make_config, make_keys
+from tests.authsvc.tokenhelpers import SERVICES as CONFIGURED_SERVICES
 
 EXAMPLES = 500
 USERS = ("u0", "u1", "u2", "u3")

@@ -108,9 +108,8 @@ async def test_refresh_token_for_another_service_is_invalid_grant(env: Env) -> N
 
 
 async def test_expired_refresh_token_is_invalid_grant(env: Env) -> None:
-    from authsvc.refresh_tokens import new_refresh_token
-
     from authsvc import store
+    from authsvc.refresh_tokens import new_refresh_token
 
     secret, token_hash = new_refresh_token()
     user = await env.seed.get_user(ALICE)
