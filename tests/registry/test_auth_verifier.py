@@ -71,8 +71,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def verifier(bundle: Path, clock: Clock) -> TokenVerifier:
+    # One fake clock serves as the wall clock (exp/nbf) and as the cache's monotonic clock.
     return TokenVerifier(
-        realm=REALM, service=SERVICE, issuer=ISSUER, rootcertbundle=bundle, clock=clock
+        realm=REALM,
+        service=SERVICE,
+        issuer=ISSUER,
+        rootcertbundle=bundle,
+        clock=clock,
+        monotonic=clock,
     )
 
 
@@ -338,7 +344,7 @@ def test_cache_hit_skips_verification(
 ) -> None:
     token = bearer(es256_token(pki, int(clock.now)))
     first = verifier.authorize(token, PULL)
-    assert verifier.cache_len() == 1
+    assert len(verifier.cache) == 1
     # Trust only a stranger now: a fresh verification would fail, the cached token does not.
     stranger = tmp_path / "stranger.pem"
     stranger.write_bytes(pki.stranger.cert.public_bytes(serialization.Encoding.PEM))
@@ -348,7 +354,7 @@ def test_cache_hit_skips_verification(
     assert refusal(verifier, token, required_access("PUT", REPO)) == "insufficient_scope"
     other = bearer(es256_token(pki, int(clock.now), sub="bob"))
     assert refusal(verifier, other, PULL) == "invalid_token"
-    assert verifier.cache_len() == 1
+    assert len(verifier.cache) == 1
 
 
 def test_cache_entry_dropped_after_exp(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
@@ -359,7 +365,7 @@ def test_cache_entry_dropped_after_exp(verifier: TokenVerifier, pki: Pki, clock:
     verifier.authorize(token, PULL)
     clock.now = now + 10 + 61
     assert refusal(verifier, token, PULL) == "invalid_token"
-    assert verifier.cache_len() == 0
+    assert len(verifier.cache) == 0
 
 
 def test_cache_is_bounded(bundle: Path, pki: Pki, clock: Clock) -> None:
@@ -370,11 +376,12 @@ def test_cache_is_bounded(bundle: Path, pki: Pki, clock: Clock) -> None:
         rootcertbundle=bundle,
         cache_size=8,
         clock=clock,
+        monotonic=clock,
     )
     tokens = [bearer(es256_token(pki, int(clock.now), sub=f"u{i}")) for i in range(30)]
     for token in tokens:
         verifier.authorize(token, PULL)
-        assert verifier.cache_len() <= 8
+        assert len(verifier.cache) <= 8
     # The newest token is cached, evicted ones still verify (and are cached again).
     assert verifier.authorize(tokens[-1], PULL).subject == "u29"
     assert verifier.authorize(tokens[0], PULL).subject == "u0"
@@ -383,7 +390,7 @@ def test_cache_is_bounded(bundle: Path, pki: Pki, clock: Clock) -> None:
 def test_rejected_tokens_are_not_cached(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
     token = bearer(es256_token(pki, int(clock.now), aud="other"))
     assert refusal(verifier, token, []) == "invalid_token"
-    assert verifier.cache_len() == 0
+    assert len(verifier.cache) == 0
 
 
 # --- challenge header ------------------------------------------------------------------------
@@ -546,3 +553,24 @@ def test_principal_is_returned_for_base_route(
     assert principal == Principal(
         subject="", access=principal.access, expires_at=int(clock.now) + 300
     )
+
+
+def test_cache_lifetime_is_exp_plus_leeway_on_the_monotonic_clock(
+    bundle: Path, pki: Pki, clock: Clock
+) -> None:
+    ticks = Clock(0.0)
+    verifier = TokenVerifier(
+        realm=REALM,
+        service=SERVICE,
+        issuer=ISSUER,
+        rootcertbundle=bundle,
+        clock=clock,
+        monotonic=ticks,
+    )
+    now = int(clock.now)
+    token = es256_token(pki, now, exp=now + 10)
+    verifier.authorize(bearer(token), PULL)
+    ticks.now = 69.0
+    assert token in verifier.cache
+    ticks.now = 70.0  # exp + leeway - now, measured on the monotonic clock
+    assert token not in verifier.cache
