@@ -7,7 +7,6 @@ import contextlib
 import time
 import uuid
 import weakref
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from registry.storage.paths import (
 )
 from registry.storage.pump import HashingPump
 from registry.storage.threads import Offloader
+from svckit.cache import Cache
 
 # Distribution writes startedat with Go's time.RFC3339 layout in UTC.
 _STARTED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -98,8 +98,8 @@ class UploadStore:
         self._readonly = readonly
         self._max_blob_size = max_blob_size
         self._batch_size = batch_size
-        self._cache_size = cache_size
-        self._hashes: OrderedDict[tuple[str, str], _HashState] = OrderedDict()
+        # Running hashers are only a shortcut: a missing one is rebuilt by re-reading the file.
+        self._hashes: Cache[tuple[str, str], _HashState] = Cache(ttl=None, max_entries=cache_size)
         # Serialises requests on one upload within this process; a lock lives while used.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -118,12 +118,10 @@ class UploadStore:
         return lock
 
     def _remember(self, name: str, upload_id: str, state: _HashState | None) -> None:
-        key = (name, upload_id)
-        self._hashes.pop(key, None)
-        if state is not None:
-            self._hashes[key] = state
-            while len(self._hashes) > self._cache_size:
-                self._hashes.popitem(last=False)
+        if state is None:
+            self._hashes.invalidate((name, upload_id))
+        else:
+            self._hashes.put((name, upload_id), state)
 
     @staticmethod
     def _check_id(upload_id: str) -> None:
@@ -170,7 +168,9 @@ class UploadStore:
         durable: bool = False,
     ) -> int:
         """Append chunks at offset, hashing them; undo the whole chunk on any failure."""
-        cached = self._hashes.pop((name, upload_id), None)
+        # Taken out while the chunk is written: the hasher is fed as the data goes to disk.
+        cached = self._hashes.get((name, upload_id))
+        self._hashes.invalidate((name, upload_id))
         hasher = cached.hasher if cached is not None and cached.offset == offset else None
         backup = hasher.copy() if hasher is not None else None
         writer = await self._driver.writer(path_for(UploadDataPath(name, upload_id)), append=True)
