@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from registry.appkeys import CONFIG, MANIFEST_CACHE, MANIFEST_INFO, STORAGE, VERIFIER
+from registry.appkeys import CONFIG, STORAGE, VERIFIER
 from registry.auth import TokenVerifier
 from registry.config import Config, UploadPurgingConfig
 from registry.handlers import ROUTE_TABLES
-from registry.manifest_cache import ManifestCache
-from registry.manifest_info import ManifestInfoCache
 from registry.middlewares import make_dispatcher, on_prepare
 from registry.storage import Storage
 
@@ -95,8 +93,6 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[VERIFIER] = verifier
-    app[MANIFEST_INFO] = ManifestInfoCache()
-    app[MANIFEST_CACHE] = ManifestCache()
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(upload_purger_ctx)
     app.on_response_prepare.append(on_prepare)

@@ -6,14 +6,10 @@ from aiohttp import web
 
 from registry.auth import Principal, TokenVerifier
 from registry.config import Config
-from registry.manifest_cache import ManifestCache
-from registry.manifest_info import ManifestInfoCache
 from registry.storage import Storage
 
 CONFIG = web.AppKey("config", Config)
 STORAGE = web.AppKey("storage", Storage)
-MANIFEST_INFO = web.AppKey("manifest_info", ManifestInfoCache)
-MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
 # None when auth.token is not configured (every request is allowed).
 VERIFIER: web.AppKey[TokenVerifier | None] = web.AppKey("verifier")
 # Set by the auth step for every authorised request when auth is on.

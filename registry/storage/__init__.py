@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.storage.blobs import BlobInfo, BlobStore
+from registry.storage.cached_manifests import CachedManifestStore, ManifestLookup
 from registry.storage.catalog import paginate, repositories_with, repository_sort_key
 from registry.storage.driver import StorageDriver
 from registry.storage.errors import (
@@ -33,8 +34,10 @@ __all__ = [
     "BlobTooLarge",
     "BlobUnknown",
     "BlobUploadUnknown",
+    "CachedManifestStore",
     "DigestMismatch",
     "InvalidOffset",
+    "ManifestLookup",
     "ManifestStore",
     "ManifestUnknown",
     "ReadOnly",
@@ -75,7 +78,11 @@ class Storage:
             self.driver, self.blobs, self._offload, readonly=readonly, max_blob_size=max_blob_size
         )
         self.tags = TagStore(self.driver, readonly=readonly)
-        self.manifests = ManifestStore(self.driver, self.blobs, self.tags, readonly=readonly)
+        # Manifest and tag writes go through `manifests`, which drops what it cached of the
+        # repository; `tags` serves tag listings and resolution only.
+        self.manifests = CachedManifestStore(
+            ManifestStore(self.driver, self.blobs, self.tags, readonly=readonly), self.tags
+        )
 
     async def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
         """Repositories with manifests, in Distribution's catalog order, after `last`, at most n."""
