@@ -32,7 +32,6 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage = Storage(
         cfg.rootdirectory,
         delete_enabled=cfg.delete_enabled,
-        readonly=cfg.readonly,
         max_blob_size=cfg.max_blob_size,
     )
     app[STORAGE] = storage

@@ -15,7 +15,6 @@ from registry.storage.errors import (
     DigestMismatch,
     InvalidOffset,
     ManifestUnknown,
-    ReadOnly,
     RepositoryUnknown,
     SizeMismatch,
     StorageError,
@@ -40,7 +39,6 @@ __all__ = [
     "ManifestLookup",
     "ManifestStore",
     "ManifestUnknown",
-    "ReadOnly",
     "RepositoryUnknown",
     "SizeMismatch",
     "Storage",
@@ -60,28 +58,26 @@ class Storage:
         root: Path,
         *,
         delete_enabled: bool = False,
-        readonly: bool = False,
         max_blob_size: int | None = None,
         driver: StorageDriver | None = None,
         fsync: bool = True,
     ) -> None:
         self.root = Path(root)
         self.delete_enabled = delete_enabled
-        self.readonly = readonly
         self._offload = Offloader()
         # `driver` lets tests run the stores over another driver; the app always uses files.
         self.driver: StorageDriver = driver or FilesystemDriver(
             self.root, offload=self._offload, fsync=fsync
         )
-        self.blobs = BlobStore(self.driver, readonly=readonly)
+        self.blobs = BlobStore(self.driver)
         self.uploads = UploadStore(
-            self.driver, self.blobs, self._offload, readonly=readonly, max_blob_size=max_blob_size
+            self.driver, self.blobs, self._offload, max_blob_size=max_blob_size
         )
-        self.tags = TagStore(self.driver, readonly=readonly)
+        self.tags = TagStore(self.driver)
         # Manifest and tag writes go through `manifests`, which drops what it cached of the
         # repository; `tags` serves tag listings and resolution only.
         self.manifests = CachedManifestStore(
-            ManifestStore(self.driver, self.blobs, self.tags, readonly=readonly), self.tags
+            ManifestStore(self.driver, self.blobs, self.tags), self.tags
         )
 
     async def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from registry.digest import Digest
 from registry.storage.driver import FileReader, PathNotFoundError, StorageDriver
-from registry.storage.errors import BlobUnknown, ReadOnly
+from registry.storage.errors import BlobUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import BlobDataPath, LayerLinkPath, LayerPath, path_for
 
@@ -24,13 +24,8 @@ class BlobInfo:
 class BlobStore:
     """Repository-scoped blob access: a blob is visible in a repo only through its layer link."""
 
-    def __init__(self, driver: StorageDriver, *, readonly: bool = False) -> None:
+    def __init__(self, driver: StorageDriver) -> None:
         self._driver = driver
-        self._readonly = readonly
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     async def exists_global(self, digest: Digest) -> BlobInfo | None:
         """BlobInfo of a blob in the global store, whatever repository links it, or None."""
@@ -93,25 +88,21 @@ class BlobStore:
 
     async def link(self, name: str, digest: Digest) -> None:
         """Make a blob of the global store visible in a repository."""
-        self._check_writable()
         await write_link(self._driver, path_for(LayerLinkPath(name, digest)), digest)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink a blob from a repository; its data stays until garbage collection."""
-        self._check_writable()
         await self.stat(name, digest)
         await delete_quietly(self._driver, path_for(LayerPath(name, digest)))
 
     async def mount(self, from_name: str, name: str, digest: Digest) -> BlobInfo:
         """Link a blob that from_name already links into name (cross-repository mount)."""
-        self._check_writable()
         info = await self.stat(from_name, digest)
         await self.link(name, digest)
         return info
 
     async def put_bytes(self, digest: Digest, content: bytes) -> None:
         """Store small content (a manifest) in the global store, keeping an existing copy."""
-        self._check_writable()
         if await self.exists_global(digest) is None:
             await self._driver.put_content(path_for(BlobDataPath(digest)), content)
 

@@ -19,7 +19,6 @@ from registry.storage.errors import (
     BlobUploadUnknown,
     DigestMismatch,
     InvalidOffset,
-    ReadOnly,
     SizeMismatch,
 )
 from registry.storage.links import delete_quietly
@@ -87,7 +86,6 @@ class UploadStore:
         blobs: BlobStore,
         offload: Offloader,
         *,
-        readonly: bool = False,
         max_blob_size: int | None = None,
         batch_size: int = 4 << 20,
         cache_size: int = 1024,
@@ -95,7 +93,6 @@ class UploadStore:
         self._driver = driver
         self._blobs = blobs
         self._offload = offload
-        self._readonly = readonly
         self._max_blob_size = max_blob_size
         self._batch_size = batch_size
         # Running hashers are only a shortcut: a missing one is rebuilt by re-reading the file.
@@ -104,10 +101,6 @@ class UploadStore:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     def _lock(self, name: str, upload_id: str) -> asyncio.Lock:
         key = (name, upload_id)
@@ -132,7 +125,6 @@ class UploadStore:
 
     async def create(self, name: str) -> UploadState:
         """Start an upload session: write startedat and an empty data file."""
-        self._check_writable()
         upload_id = str(uuid.uuid4())
         started = datetime.now(UTC).replace(microsecond=0)
         await self._driver.put_content(
@@ -219,7 +211,6 @@ class UploadStore:
         start: int | None = None,
     ) -> UploadState:
         """Append a chunk; `start` (from Content-Range) must equal the current offset."""
-        self._check_writable()
         async with self._lock(name, upload_id):
             state = await self.status(name, upload_id)
             if start is not None and start != state.offset:
@@ -258,7 +249,6 @@ class UploadStore:
         On DigestMismatch or SizeMismatch the upload is removed, as Distribution does
         (blobUploadHandler cancels the upload when Commit fails).
         """
-        self._check_writable()
         async with self._lock(name, upload_id):
             state = await self.status(name, upload_id)
             total = await self._write(name, upload_id, state.offset, chunks, durable=True)
@@ -309,7 +299,6 @@ class UploadStore:
 
     async def cancel(self, name: str, upload_id: str) -> None:
         """Abort an upload and remove its files (BlobUploadUnknown if there is none)."""
-        self._check_writable()
         async with self._lock(name, upload_id):
             await self.status(name, upload_id)
             await self._remove(name, upload_id)
@@ -317,11 +306,8 @@ class UploadStore:
     async def purge(self, older_than_seconds: float, *, dry_run: bool = False) -> list[str]:
         """Remove uploads started longer ago than the threshold; return "name:id" of each.
 
-        In read-only mode nothing is removed (Distribution disables purging there too).  An
-        upload with an unreadable startedat is aged by its directory's modification time.
+        An upload with an unreadable startedat is aged by its directory's modification time.
         """
-        if self._readonly:
-            return []
         cutoff = time.time() - older_than_seconds
         purged: list[str] = []
         for name in await repositories_with(self._driver, UploadsPath):

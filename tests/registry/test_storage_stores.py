@@ -20,7 +20,6 @@ from registry.storage import (
     DigestMismatch,
     InvalidOffset,
     ManifestUnknown,
-    ReadOnly,
     RepositoryUnknown,
     SizeMismatch,
     Storage,
@@ -508,42 +507,6 @@ async def test_crash_leftovers_stay_invisible(storage: Storage) -> None:
     assert await storage.tags.list("foo") == ["latest"]
     assert await storage.repositories() == ["foo"]
     assert await storage.blobs.exists_global(Digest.of_bytes(b"partial")) is None
-
-
-async def test_readonly(tmp_path: Path) -> None:
-    writable = Storage(tmp_path)
-    digest = await push_blob(writable, "foo", b"blob")
-    await writable.manifests.put("foo", MANIFEST, Digest.of_bytes(MANIFEST))
-    await writable.tags.tag("foo", "latest", Digest.of_bytes(MANIFEST))
-    state = await writable.uploads.create("foo")
-    await writable.aclose()
-
-    ro = Storage(tmp_path, readonly=True)
-    try:
-        assert (await ro.blobs.stat("foo", digest)).size == 4
-        assert await ro.tags.resolve("foo", "latest") == Digest.of_bytes(MANIFEST)
-        assert await ro.manifests.get("foo", Digest.of_bytes(MANIFEST)) == MANIFEST
-        assert (await ro.uploads.status("foo", state.id)).offset == 0
-        writes = [
-            ro.uploads.create("foo"),
-            ro.uploads.append("foo", state.id, chunks(b"x")),
-            ro.uploads.commit("foo", state.id, digest),
-            ro.uploads.put_monolithic("foo", digest, chunks(b"blob")),
-            ro.uploads.cancel("foo", state.id),
-            ro.blobs.delete("foo", digest),
-            ro.blobs.mount("foo", "bar", digest),
-            ro.manifests.put("foo", MANIFEST, Digest.of_bytes(MANIFEST)),
-            ro.manifests.delete("foo", Digest.of_bytes(MANIFEST)),
-            ro.tags.tag("foo", "v1", digest),
-            ro.tags.untag("foo", "latest"),
-        ]
-        for write in writes:
-            with pytest.raises(ReadOnly):
-                await write
-        assert await ro.uploads.purge(0) == []
-        assert (await ro.uploads.status("foo", state.id)).offset == 0
-    finally:
-        await ro.aclose()
 
 
 async def test_cancelled_append_is_rolled_back(storage: Storage) -> None:
