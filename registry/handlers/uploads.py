@@ -7,8 +7,9 @@ on disk only, so a session survives a registry restart.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
@@ -69,6 +70,23 @@ def _content_range(request: web.Request) -> int | None:
             detail=f"Content-Range {raw!r} does not match Content-Length {length}",
         )
     return start
+
+
+@contextlib.contextmanager
+def _chunk_in_order(name: str, upload_id: str) -> Iterator[None]:
+    """Map the store's InvalidOffset to 416 RANGE_INVALID with the upload's Range and Location.
+
+    Spec "Chunked Upload": a chunk that does not start where the upload is gets 416, and the
+    client resumes from the Range the response reports.
+    """
+    try:
+        yield
+    except InvalidOffset as exc:
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID,
+            detail=str(exc),
+            headers=upload_headers(name, upload_id, exc.expected),
+        ) from None
 
 
 def _created(name: str, info: BlobInfo) -> web.Response:
@@ -134,15 +152,8 @@ async def patch_blob_data(request: web.Request) -> web.Response:
     _check_declared_size(request)
     start = _content_range(request)
     uploads = storage(request).uploads
-    try:
+    with _chunk_in_order(name, upload_id):
         state = await uploads.append(name, upload_id, _body(request), start=start)
-    except InvalidOffset as exc:
-        # Spec "Chunked Upload": the 416 carries the upload's current Range and Location.
-        raise RegistryError(
-            ErrorCode.RANGE_INVALID,
-            detail=str(exc),
-            headers=upload_headers(name, upload_id, exc.expected),
-        ) from None
     return web.Response(status=202, headers=upload_headers(name, upload_id, state.offset))
 
 
@@ -154,15 +165,8 @@ async def put_blob_upload_complete(request: web.Request) -> web.Response:
     _check_declared_size(request)
     start = _content_range(request)
     uploads = storage(request).uploads
-    if start is not None:
-        state = await uploads.status(name, upload_id)
-        if start != state.offset:
-            raise RegistryError(
-                ErrorCode.RANGE_INVALID,
-                detail=f"chunk starts at offset {start}, upload is at offset {state.offset}",
-                headers=upload_headers(name, upload_id, state.offset),
-            )
-    info = await uploads.commit(name, upload_id, digest, _body(request))
+    with _chunk_in_order(name, upload_id):
+        info = await uploads.commit(name, upload_id, digest, _body(request), start=start)
     return _created(name, info)
 
 

@@ -212,11 +212,16 @@ class UploadStore:
     ) -> UploadState:
         """Append a chunk; `start` (from Content-Range) must equal the current offset."""
         async with self._lock(name, upload_id):
-            state = await self.status(name, upload_id)
-            if start is not None and start != state.offset:
-                raise InvalidOffset(state.offset, start)
+            state = await self._status_at(name, upload_id, start)
             size = await self._write(name, upload_id, state.offset, chunks)
             return UploadState(name, upload_id, size, state.started_at)
+
+    async def _status_at(self, name: str, upload_id: str, start: int | None) -> UploadState:
+        """The upload's state; InvalidOffset unless a chunk's `start` is where the upload is."""
+        state = await self.status(name, upload_id)
+        if start is not None and start != state.offset:
+            raise InvalidOffset(state.offset, start)
+        return state
 
     async def _digest_of(self, name: str, upload_id: str, size: int, algorithm: str) -> Digest:
         """Digest of the data file: from the cached hasher, else re-read from disk."""
@@ -242,15 +247,16 @@ class UploadStore:
         digest: Digest,
         chunks: AsyncIterator[bytes] | None = None,
         *,
+        start: int | None = None,
         size: int | None = None,
     ) -> BlobInfo:
-        """Append final chunks, verify digest and size, publish the blob and link it.
+        """Append final chunks (at `start`, if given), verify digest and size, publish and link.
 
         On DigestMismatch or SizeMismatch the upload is removed, as Distribution does
-        (blobUploadHandler cancels the upload when Commit fails).
+        (blobUploadHandler cancels the upload when Commit fails); on InvalidOffset it is kept.
         """
         async with self._lock(name, upload_id):
-            state = await self.status(name, upload_id)
+            state = await self._status_at(name, upload_id, start)
             total = await self._write(name, upload_id, state.offset, chunks, durable=True)
             if size is not None and size != total:
                 await self._remove(name, upload_id)

@@ -141,7 +141,14 @@ async def test_put_with_wrong_start_gives_416(client: Client) -> None:
         f"{location}?digest={sha256(b'abcdef')}", data=b"def", headers={"Content-Range": "4-6"}
     )
     assert resp.status == 416
+    assert await error_codes(resp) == ["RANGE_INVALID"]
     assert resp.headers["Range"] == "0-2"
+    assert resp.headers["Location"] == location
+    # The upload is intact: the chunk can be sent again from the reported offset.
+    done = await client.put(
+        f"{location}?digest={sha256(b'abcdef')}", data=b"def", headers={"Content-Range": "3-5"}
+    )
+    assert done.status == 201
 
 
 async def test_put_with_wrong_digest_is_digest_invalid(client: Client) -> None:

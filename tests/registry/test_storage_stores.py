@@ -199,6 +199,18 @@ async def test_offset_mismatch_leaves_upload_unchanged(storage: Storage) -> None
     assert info2.size == 8
 
 
+async def test_commit_checks_the_start_offset(storage: Storage) -> None:
+    state = await storage.uploads.create("foo")
+    await storage.uploads.append("foo", state.id, chunks(b"abc"))
+    digest = Digest.of_bytes(b"abcdef")
+    with pytest.raises(InvalidOffset) as info:
+        await storage.uploads.commit("foo", state.id, digest, chunks(b"def"), start=4)
+    assert (info.value.expected, info.value.got) == (3, 4)
+    assert (await storage.uploads.status("foo", state.id)).offset == 3
+    blob = await storage.uploads.commit("foo", state.id, digest, chunks(b"def"), start=3)
+    assert blob.size == 6
+
+
 async def test_digest_mismatch_removes_upload(storage: Storage) -> None:
     state = await storage.uploads.create("foo")
     wrong = Digest.of_bytes(b"something else")
