@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.digest import Digest
-from registry.storage.driver import FileReader, PathNotFoundError, StorageDriver
+from registry.storage.driver import PathNotFoundError, StorageDriver
 from registry.storage.errors import BlobUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import BlobDataPath, LayerLinkPath, LayerPath, path_for
@@ -52,39 +51,6 @@ class BlobStore:
         if local is None:
             raise RuntimeError("the storage driver has no local files")
         return local
-
-    async def open(
-        self,
-        name: str,
-        digest: Digest,
-        start: int = 0,
-        end: int | None = None,
-        chunk_size: int = 1 << 20,
-    ) -> AsyncGenerator[bytes, None]:
-        """Check access now, then stream bytes start..end (inclusive) in chunks.
-
-        The iterator closes its file when exhausted or closed (use contextlib.aclosing).
-        """
-        info = await self.stat(name, digest)
-        last = info.size - 1 if end is None else min(end, info.size - 1)
-        if start < 0 or (start > last and not (start == 0 and info.size == 0)):
-            raise ValueError(f"range {start}-{end} is outside a blob of {info.size} bytes")
-        reader = await self._driver.reader(path_for(BlobDataPath(digest)), start)
-        return self._stream(reader, last - start + 1, chunk_size)
-
-    @staticmethod
-    async def _stream(
-        reader: FileReader, remaining: int, chunk_size: int
-    ) -> AsyncGenerator[bytes, None]:
-        try:
-            while remaining > 0:
-                chunk = await reader.read(min(chunk_size, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            await reader.close()
 
     async def link(self, name: str, digest: Digest) -> None:
         """Make a blob of the global store visible in a repository."""

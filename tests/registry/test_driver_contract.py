@@ -18,7 +18,7 @@ from registry.storage.driver import (
     StorageDriver,
 )
 from registry.storage.filesystem import TMP_PREFIX, FilesystemDriver
-from registry.storage.inmemory import InMemoryDriver
+from tests.registry.inmemory_driver import InMemoryDriver
 
 DRIVERS = ["filesystem", "inmemory"]
 
