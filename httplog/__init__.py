@@ -2,7 +2,7 @@
 
 aiohttp's stock access logger interprets a format string, builds a LogRecord and flushes the
 stream for every request. That was about a fifth of the cost of a token request in authsvc and
-two fifths of a manifest GET in the registry (py-spy and `make bench`, issue 5 T1 and R1), so
+two fifths of a manifest GET in the registry (py-spy and `make bench`, rows T1 and R1), so
 this logger formats the line with one f-string and hands lines to the stream at most every
 ``FLUSH_INTERVAL`` seconds, in one write. The line keeps the ``logging.basicConfig`` layout of
 the rest of the servers' logs, and the ``aiohttp.access`` logger's level still decides whether

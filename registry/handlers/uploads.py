@@ -109,8 +109,9 @@ async def _try_mount(request: web.Request, name: str) -> web.Response | None:
         digest = parse_digest(raw_digest, what="mount")
     except RegistryError:
         return None
-    # Issue 4 / spec "Cross Repository Blob Mount": only with pull access on the source,
-    # otherwise the client gets a normal upload session (202).
+    # Spec "Mounting a blob from another repository": mount only with pull access on the
+    # source, so that a mount never discloses a blob; otherwise the client gets a normal
+    # upload session (202), as Distribution answers.
     if not may_pull(request, source):
         return None
     try:

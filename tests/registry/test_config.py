@@ -25,7 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_without_file_follow_the_contract() -> None:
+def test_defaults_without_file_are_the_documented_ones() -> None:
     config = load_config(None, {})
     assert config.http.addr == "127.0.0.1:5000"
     assert (config.http.host, config.http.port) == ("127.0.0.1", 5000)
