@@ -13,16 +13,12 @@ from registry.config import UploadPurgingConfig
 from tests.registry.api_support import (
     Client,
     ClientFactory,
-    client,
     error_codes,
-    make_client,
     push_image,
     put_manifest,
     registry_config,
     sha256,
 )
-
-__all__ = ["client", "make_client"]
 
 
 async def test_delete_manifest_by_digest_removes_its_tags(client: Client) -> None:

@@ -17,18 +17,14 @@ from tests.registry.api_support import (
     OCI_MANIFEST,
     Client,
     ClientFactory,
-    client,
     descriptor,
     error_codes,
     image_manifest,
-    make_client,
     push_blob,
     push_image,
     put_manifest,
     sha256,
 )
-
-__all__ = ["client", "make_client"]
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 

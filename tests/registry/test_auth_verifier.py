@@ -7,7 +7,6 @@ module; the same battery runs against the real Distribution in test_token_batter
 from __future__ import annotations
 
 import datetime
-import time
 from pathlib import Path
 
 import pytest
@@ -32,54 +31,16 @@ from tests.registry.auth_tokens import (
     REALM,
     REPO,
     SERVICE,
-    Case,
     Pki,
-    battery,
     bearer,
     claims,
     make_signer,
     make_token,
 )
+from tests.registry.fakes import FakeClock
+from tests.registry.token_battery import Case, battery
 
 PULL = required_access("GET", REPO)
-
-
-class Clock:
-    """A settable clock for the verifier (leeway and cache expiry without sleeping)."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.generate()
-
-
-@pytest.fixture(scope="module")
-def bundle(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return pki.write_bundle(tmp_path_factory.mktemp("auth") / "bundle.pem")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(float(int(time.time())))
-
-
-@pytest.fixture
-def verifier(bundle: Path, clock: Clock) -> TokenVerifier:
-    # One fake clock serves as the wall clock (exp/nbf) and as the cache's monotonic clock.
-    return TokenVerifier(
-        realm=REALM,
-        service=SERVICE,
-        issuer=ISSUER,
-        rootcertbundle=bundle,
-        clock=clock,
-        monotonic=clock,
-    )
 
 
 def es256_token(pki: Pki, now: int, **overrides: object) -> str:
@@ -108,7 +69,7 @@ def decide(verifier: TokenVerifier, case: Case, needed: list[Access]) -> tuple[b
 # --- the battery, in process -------------------------------------------------------------
 
 
-def test_battery_decisions(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_battery_decisions(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     cases = battery(pki, int(clock.now))
     got = {c.name: (decide(verifier, c, []), decide(verifier, c, PULL)) for c in cases}
     expected = {
@@ -121,7 +82,7 @@ def test_battery_decisions(verifier: TokenVerifier, pki: Pki, clock: Clock) -> N
 # --- key lookup ----------------------------------------------------------------------------
 
 
-def test_good_es256_and_rs256_tokens(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_good_es256_and_rs256_tokens(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     now = int(clock.now)
     rs = pki.rs256
     rs_token = make_token({"alg": "RS256", "kid": rs.kid}, claims(now, sub="bob"), rs.key)
@@ -134,7 +95,7 @@ def test_good_es256_and_rs256_tokens(verifier: TokenVerifier, pki: Pki, clock: C
 
 
 def test_bundle_with_several_certificates_supports_rotation(
-    pki: Pki, tmp_path: Path, clock: Clock
+    pki: Pki, tmp_path: Path, clock: FakeClock
 ) -> None:
     old, new = pki.es256, make_signer("P-256", "rotated")
     path = tmp_path / "bundle.pem"
@@ -149,14 +110,14 @@ def test_bundle_with_several_certificates_supports_rotation(
         assert verifier.authorize(bearer(token), PULL).subject == "alice"
 
 
-def test_wrong_kid_is_invalid_token(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_wrong_kid_is_invalid_token(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     stranger = pki.stranger
     token = make_token({"alg": "ES256", "kid": stranger.kid}, claims(int(clock.now)), stranger.key)
     assert refusal(verifier, bearer(token), PULL) == "invalid_token"
 
 
 def test_untrusted_x5c_wins_over_a_trusted_kid(
-    verifier: TokenVerifier, pki: Pki, clock: Clock
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
 ) -> None:
     # Distribution tries x5c first and does not fall back to kid when the chain fails.
     header = {"alg": "ES256", "kid": pki.es256.kid, "x5c": pki.stranger.x5c}
@@ -164,13 +125,13 @@ def test_untrusted_x5c_wins_over_a_trusted_kid(
     assert refusal(verifier, bearer(token), []) == "invalid_token"
 
 
-def test_x5c_chain_to_bundle_ca(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_x5c_chain_to_bundle_ca(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     chain = [*pki.issued.x5c, *pki.ca.x5c]
     token = make_token({"alg": "ES256", "x5c": chain}, claims(int(clock.now)), pki.issued.key)
     assert verifier.authorize(bearer(token), PULL).subject == "alice"
 
 
-def test_x5c_chain_outside_validity(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_x5c_chain_outside_validity(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     now = int(clock.now)
     chain = [*pki.issued.x5c, *pki.ca.x5c]
     body = claims(now, exp=now + 500 * 86400)
@@ -182,7 +143,7 @@ def test_x5c_chain_outside_validity(verifier: TokenVerifier, pki: Pki, clock: Cl
     assert verifier.authorize(bearer(kid_token), PULL).subject == "alice"
 
 
-def test_jwk_lookup(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_jwk_lookup(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     now = int(clock.now)
     good = make_token({"alg": "ES256", "jwk": pki.es256.jwk()}, claims(now), pki.es256.key)
     bad = make_token({"alg": "ES256", "jwk": pki.stranger.jwk()}, claims(now), pki.stranger.key)
@@ -208,14 +169,14 @@ def test_jwk_lookup(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
     ],
 )
 def test_algorithm_must_fit_the_key(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, alg: str, signer: str, sign_alg: str
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, alg: str, signer: str, sign_alg: str
 ) -> None:
     s = getattr(pki, signer)
     token = make_token({"alg": alg, "kid": s.kid}, claims(int(clock.now)), s.key, sign_alg=sign_alg)
     assert refusal(verifier, bearer(token), []) == "invalid_token"
 
 
-def test_alg_none_without_signature(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_alg_none_without_signature(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     token = make_token({"alg": "none", "kid": pki.es256.kid}, claims(int(clock.now)), None)
     assert token.endswith(".")
     assert refusal(verifier, bearer(token), []) == "invalid_token"
@@ -223,7 +184,7 @@ def test_alg_none_without_signature(verifier: TokenVerifier, pki: Pki, clock: Cl
 
 @pytest.mark.parametrize("signer", ["es256", "rs256"])
 def test_hs256_keyed_with_the_public_key(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, signer: str
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, signer: str
 ) -> None:
     # The classic confusion attack: HMAC with the verifier's public key as the secret.
     s = getattr(pki, signer)
@@ -234,7 +195,7 @@ def test_hs256_keyed_with_the_public_key(
         assert refusal(verifier, bearer(token), []) == "invalid_token"
 
 
-def test_der_encoded_es256_signature(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_der_encoded_es256_signature(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     es = pki.es256
     token = make_token({"alg": "ES256", "kid": es.kid}, claims(int(clock.now)), es.key, der=True)
     assert refusal(verifier, bearer(token), []) == "invalid_token"
@@ -262,7 +223,7 @@ def test_der_encoded_es256_signature(verifier: TokenVerifier, pki: Pki, clock: C
 def test_claim_types_and_values(
     verifier: TokenVerifier,
     pki: Pki,
-    clock: Clock,
+    clock: FakeClock,
     overrides: dict[str, object],
     accepted: bool,
 ) -> None:
@@ -275,7 +236,7 @@ def test_claim_types_and_values(
 
 @pytest.mark.parametrize("member", ["exp", "nbf", "iat"])
 def test_float_times_are_refused(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, member: str
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, member: str
 ) -> None:
     now = int(clock.now)
     value = {"exp": now + 300.0, "nbf": now - 10.0, "iat": float(now)}[member]
@@ -288,7 +249,7 @@ def test_float_times_are_refused(
     [(1, True), (-59, True), (-60, True), (-61, False), (-3600, False)],
 )
 def test_exp_leeway(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, exp_offset: int, accepted: bool
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, exp_offset: int, accepted: bool
 ) -> None:
     now = int(clock.now)
     token = bearer(es256_token(pki, now, exp=now + exp_offset, nbf=now - 600))
@@ -302,7 +263,7 @@ def test_exp_leeway(
     ("nbf_offset", "accepted"), [(0, True), (59, True), (60, True), (61, False), (3600, False)]
 )
 def test_nbf_leeway(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, nbf_offset: int, accepted: bool
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, nbf_offset: int, accepted: bool
 ) -> None:
     now = int(clock.now)
     token = bearer(es256_token(pki, now, nbf=now + nbf_offset, exp=now + 7200))
@@ -313,7 +274,7 @@ def test_nbf_leeway(
 
 
 def test_missing_access_is_insufficient_scope(
-    verifier: TokenVerifier, pki: Pki, clock: Clock
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
 ) -> None:
     token = bearer(es256_token(pki, int(clock.now), access=None))
     assert verifier.authorize(token, []).access == {}
@@ -324,7 +285,7 @@ def test_missing_access_is_insufficient_scope(
 
 
 def test_wildcard_grant_covers_every_action(
-    verifier: TokenVerifier, pki: Pki, clock: Clock
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
 ) -> None:
     access = [
         {"type": "repository", "name": REPO, "actions": ["*"]},
@@ -340,7 +301,7 @@ def test_wildcard_grant_covers_every_action(
 
 
 def test_cache_hit_skips_verification(
-    verifier: TokenVerifier, pki: Pki, clock: Clock, tmp_path: Path
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock, tmp_path: Path
 ) -> None:
     token = bearer(es256_token(pki, int(clock.now)))
     first = verifier.authorize(token, PULL)
@@ -357,7 +318,7 @@ def test_cache_hit_skips_verification(
     assert len(verifier.cache) == 1
 
 
-def test_cache_entry_dropped_after_exp(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_cache_entry_dropped_after_exp(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     now = int(clock.now)
     token = bearer(es256_token(pki, now, exp=now + 10))
     verifier.authorize(token, PULL)
@@ -368,7 +329,7 @@ def test_cache_entry_dropped_after_exp(verifier: TokenVerifier, pki: Pki, clock:
     assert len(verifier.cache) == 0
 
 
-def test_cache_is_bounded(bundle: Path, pki: Pki, clock: Clock) -> None:
+def test_cache_is_bounded(bundle: Path, pki: Pki, clock: FakeClock) -> None:
     verifier = TokenVerifier(
         realm=REALM,
         service=SERVICE,
@@ -387,7 +348,9 @@ def test_cache_is_bounded(bundle: Path, pki: Pki, clock: Clock) -> None:
     assert verifier.authorize(tokens[0], PULL).subject == "u0"
 
 
-def test_rejected_tokens_are_not_cached(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_rejected_tokens_are_not_cached(
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
+) -> None:
     token = bearer(es256_token(pki, int(clock.now), aud="other"))
     assert refusal(verifier, token, []) == "invalid_token"
     assert len(verifier.cache) == 0
@@ -416,7 +379,7 @@ def test_challenge_invalid_token(verifier: TokenVerifier) -> None:
     )
 
 
-def test_challenge_insufficient_scope(verifier: TokenVerifier, pki: Pki, clock: Clock) -> None:
+def test_challenge_insufficient_scope(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
     token = bearer(es256_token(pki, int(clock.now)))
     needed = [*required_access("POST", "team/dst"), *required_access("GET", REPO)]
     with pytest.raises(AuthChallenge) as info:
@@ -547,7 +510,7 @@ def test_bundle_skips_other_pem_blocks(tmp_path: Path, pki: Pki) -> None:
 
 
 def test_principal_is_returned_for_base_route(
-    verifier: TokenVerifier, pki: Pki, clock: Clock
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
 ) -> None:
     principal = verifier.authorize(bearer(es256_token(pki, int(clock.now), sub="")), [])
     assert principal == Principal(
@@ -556,9 +519,9 @@ def test_principal_is_returned_for_base_route(
 
 
 def test_cache_lifetime_is_exp_plus_leeway_on_the_monotonic_clock(
-    bundle: Path, pki: Pki, clock: Clock
+    bundle: Path, pki: Pki, clock: FakeClock
 ) -> None:
-    ticks = Clock(0.0)
+    ticks = FakeClock(0.0)
     verifier = TokenVerifier(
         realm=REALM,
         service=SERVICE,

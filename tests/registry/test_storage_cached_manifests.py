@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +17,7 @@ from registry.storage import (
     TagUnknown,
 )
 from registry.storage.cached_manifests import DEFAULT_TTL
+from tests.registry.fakes import FakeClock
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -27,16 +26,6 @@ def manifest(n: int) -> tuple[bytes, Digest]:
     """Distinct manifest bytes and their digest."""
     body = f'{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","annotations":{{"n":"{n}"}}}}'
     return body.encode(), Digest.of_bytes(body.encode())
-
-
-class Clock:
-    """A settable monotonic clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class GatedTags(TagStore):
@@ -56,20 +45,8 @@ class GatedTags(TagStore):
         return digest
 
 
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    st = Storage(tmp_path / "root", delete_enabled=True)
-    yield st
-    await st.aclose()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def cached_store(
-    storage: Storage, clock: Clock, tags: TagStore | None = None
+    storage: Storage, clock: FakeClock, tags: TagStore | None = None
 ) -> CachedManifestStore:
     """A second cached store over the storage root, as another registry process would have."""
     tags = tags or TagStore(storage.driver)
@@ -78,7 +55,7 @@ def cached_store(
     )
 
 
-async def test_lookup_by_tag_and_digest_is_cached(storage: Storage, clock: Clock) -> None:
+async def test_lookup_by_tag_and_digest_is_cached(storage: Storage, clock: FakeClock) -> None:
     store = cached_store(storage, clock)
     body, digest = manifest(1)
     await store.put("repo", body, digest)
@@ -92,7 +69,7 @@ async def test_lookup_by_tag_and_digest_is_cached(storage: Storage, clock: Clock
     assert store.lookups.weight == 2 * len(body)
 
 
-async def test_read_your_writes(storage: Storage, clock: Clock) -> None:
+async def test_read_your_writes(storage: Storage, clock: FakeClock) -> None:
     store = cached_store(storage, clock)
     (b1, d1), (b2, d2) = manifest(1), manifest(2)
     await store.put("repo", b1, d1)
@@ -124,7 +101,7 @@ async def test_read_your_writes(storage: Storage, clock: Clock) -> None:
         await store.lookup("repo", d1)
 
 
-async def test_failed_write_still_drops_the_repository(storage: Storage, clock: Clock) -> None:
+async def test_failed_write_still_drops_the_repository(storage: Storage, clock: FakeClock) -> None:
     store = cached_store(storage, clock)
     body, digest = manifest(1)
     await store.put("repo", body, digest)
@@ -135,7 +112,7 @@ async def test_failed_write_still_drops_the_repository(storage: Storage, clock: 
     assert len(store.lookups) == 0
 
 
-async def test_unknown_references_are_not_cached(storage: Storage, clock: Clock) -> None:
+async def test_unknown_references_are_not_cached(storage: Storage, clock: FakeClock) -> None:
     store = cached_store(storage, clock)
     with pytest.raises(RepositoryUnknown):
         await store.lookup("repo", "v1")
@@ -147,7 +124,7 @@ async def test_unknown_references_are_not_cached(storage: Storage, clock: Clock)
     assert (await store.lookup("repo", digest)).content == body
 
 
-async def test_a_read_racing_a_write_is_not_cached(storage: Storage, clock: Clock) -> None:
+async def test_a_read_racing_a_write_is_not_cached(storage: Storage, clock: FakeClock) -> None:
     tags = GatedTags(storage)
     store = cached_store(storage, clock, tags)
     (b1, d1), (b2, d2) = manifest(1), manifest(2)
@@ -166,7 +143,7 @@ async def test_a_read_racing_a_write_is_not_cached(storage: Storage, clock: Cloc
     assert (await store.lookup("repo", "latest")).digest == d2
 
 
-async def test_concurrent_lookups_share_one_read(storage: Storage, clock: Clock) -> None:
+async def test_concurrent_lookups_share_one_read(storage: Storage, clock: FakeClock) -> None:
     tags = GatedTags(storage)
     store = cached_store(storage, clock, tags)
     body, digest = manifest(1)
@@ -182,7 +159,7 @@ async def test_concurrent_lookups_share_one_read(storage: Storage, clock: Clock)
     assert await first == await second
 
 
-async def test_other_process_writes_show_within_the_ttl(storage: Storage, clock: Clock) -> None:
+async def test_other_process_writes_show_within_the_ttl(storage: Storage, clock: FakeClock) -> None:
     ours = cached_store(storage, clock)
     theirs = storage.manifests  # another process on the same root
     (b1, d1), (b2, d2) = manifest(1), manifest(2)
@@ -203,7 +180,7 @@ async def test_other_process_writes_show_within_the_ttl(storage: Storage, clock:
         await ours.lookup("repo", "latest")
 
 
-async def test_lookups_are_bounded_by_manifest_bytes(storage: Storage, clock: Clock) -> None:
+async def test_lookups_are_bounded_by_manifest_bytes(storage: Storage, clock: FakeClock) -> None:
     tags = TagStore(storage.driver)
     store = CachedManifestStore(
         ManifestStore(storage.driver, storage.blobs, tags), tags, max_bytes=300, clock=clock
@@ -220,7 +197,7 @@ async def test_lookups_are_bounded_by_manifest_bytes(storage: Storage, clock: Cl
     assert ("repo", str(digests[0])) not in store.lookups
 
 
-async def test_infos_are_cached_by_digest_across_writes(storage: Storage, clock: Clock) -> None:
+async def test_infos_are_cached_by_digest_across_writes(storage: Storage, clock: FakeClock) -> None:
     store = cached_store(storage, clock)
     body, digest = manifest(1)
     await store.put("repo", body, digest)

@@ -35,22 +35,6 @@ from registry.storage.paths import (
     UploadStartedAtPath,
     path_for,
 )
-from tests.registry.inmemory_driver import InMemoryDriver
-
-
-@pytest.fixture(params=["filesystem", "inmemory"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    driver = InMemoryDriver() if request.param == "inmemory" else None
-    st = Storage(tmp_path / "root", driver=driver, delete_enabled=True)
-    yield st
-    await st.aclose()
-
-
-@pytest.fixture
-async def fs_storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    st = Storage(tmp_path / "root", delete_enabled=True)
-    yield st
-    await st.aclose()
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
