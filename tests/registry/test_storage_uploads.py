@@ -1,4 +1,4 @@
-"""Blob, upload, manifest and tag stores over every driver, through the Storage facade."""
+"""UploadStore over every driver: streamed, hashed, resumable upload sessions and purging."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,116 +18,17 @@ from registry.storage import (
     BlobUploadUnknown,
     DigestMismatch,
     InvalidOffset,
-    ManifestUnknown,
-    RepositoryUnknown,
     SizeMismatch,
     Storage,
-    TagUnknown,
 )
-from registry.storage.driver import PathNotFoundError
 from registry.storage.paths import (
-    BlobDataPath,
     BlobsRootPath,
     RepositoryPath,
-    TagCurrentLinkPath,
-    TagIndexEntryLinkPath,
     UploadPath,
     UploadStartedAtPath,
     path_for,
 )
-
-
-async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
-    for part in parts:
-        await asyncio.sleep(0)
-        yield part
-
-
-def split(data: bytes, size: int) -> Iterable[bytes]:
-    return (data[i : i + size] for i in range(0, len(data), size))
-
-
-async def blob_bytes(storage: Storage, name: str, digest: Digest) -> bytes:
-    """A blob's bytes, reachable only through the repository's link (as a client gets them)."""
-    await storage.blobs.stat(name, digest)
-    return await storage.driver.get_content(path_for(BlobDataPath(digest)))
-
-
-async def files_under(storage: Storage, path: str) -> list[str]:
-    try:
-        return [e.path for e in await storage.driver.walk(path) if not e.is_dir]
-    except PathNotFoundError:
-        return []
-
-
-async def push_blob(storage: Storage, name: str, data: bytes) -> Digest:
-    digest = Digest.of_bytes(data)
-    info = await storage.uploads.put_monolithic(name, digest, chunks(*split(data, 1000)))
-    assert (info.digest, info.size) == (digest, len(data))
-    return digest
-
-
-# Blobs
-
-
-async def test_monolithic_upload_then_read(storage: Storage) -> None:
-    data = os.urandom(10_000)
-    digest = await push_blob(storage, "foo/bar", data)
-    info = await storage.blobs.stat("foo/bar", digest)
-    assert (info.digest, info.size) == (digest, len(data))
-    assert await blob_bytes(storage, "foo/bar", digest) == data
-    assert await storage.blobs.exists_global(digest) == info
-
-
-async def test_data_path_serves_the_bytes(fs_storage: Storage) -> None:
-    data = b"zero-copy"
-    digest = await push_blob(fs_storage, "foo", data)
-    assert fs_storage.blobs.data_path(digest).read_bytes() == data
-
-
-async def test_empty_blob(storage: Storage) -> None:
-    digest = await push_blob(storage, "foo", b"")
-    assert (await storage.blobs.stat("foo", digest)).size == 0
-    assert await blob_bytes(storage, "foo", digest) == b""
-
-
-async def test_blob_is_scoped_to_its_repository(storage: Storage) -> None:
-    digest = await push_blob(storage, "a", b"layer")
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.stat("b", digest)
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.stat("a", Digest.of_bytes(b"other"))
-
-
-async def test_mount(storage: Storage) -> None:
-    digest = await push_blob(storage, "src", b"shared layer")
-    info = await storage.blobs.mount("src", "dst/repo", digest)
-    assert info.size == len(b"shared layer")
-    assert await storage.blobs.stat("dst/repo", digest) == info
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.mount("nowhere", "dst/repo", Digest.of_bytes(b"x"))
-
-
-async def test_delete_unlinks_but_keeps_data_for_gc(storage: Storage) -> None:
-    digest = await push_blob(storage, "a", b"bytes")
-    await storage.blobs.mount("a", "b", digest)
-    await storage.blobs.delete("a", digest)
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.stat("a", digest)
-    assert await storage.blobs.stat("b", digest)
-    assert await storage.blobs.exists_global(digest) is not None
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.delete("a", digest)
-
-
-async def test_link_without_data_is_unknown(storage: Storage) -> None:
-    digest = await push_blob(storage, "a", b"bytes")
-    await storage.driver.delete(path_for(BlobDataPath(digest)))
-    with pytest.raises(BlobUnknown):
-        await storage.blobs.stat("a", digest)
-
-
-# Uploads
+from tests.registry.storage_support import blob_bytes, chunks, files_under, split
 
 
 async def test_chunked_upload(storage: Storage) -> None:
@@ -371,126 +272,6 @@ async def test_purge_reads_distribution_timestamps(storage: Storage) -> None:
     assert await storage.uploads.purge(60) == [f"foo:{state.id}"]
 
 
-# Manifests and tags
-
-MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}'
-
-
-async def test_manifest_put_get(storage: Storage) -> None:
-    digest = Digest.of_bytes(MANIFEST)
-    await storage.manifests.put("foo", MANIFEST, digest)
-    assert await storage.manifests.get("foo", digest) == MANIFEST
-    assert await storage.manifests.exists("foo", digest)
-    assert not await storage.manifests.exists("bar", digest)
-    with pytest.raises(ManifestUnknown):
-        await storage.manifests.get("bar", digest)
-    assert await storage.manifests.list_digests("foo") == [digest]
-    assert await storage.manifests.list_digests("bar") == []
-
-
-async def test_manifest_put_checks_digest(storage: Storage) -> None:
-    with pytest.raises(DigestMismatch):
-        await storage.manifests.put("foo", MANIFEST, Digest.of_bytes(b"other"))
-    assert await storage.manifests.list_digests("foo") == []
-
-
-async def test_tags(storage: Storage) -> None:
-    d1, d2 = Digest.of_bytes(b"m1"), Digest.of_bytes(b"m2")
-    await storage.manifests.put("foo", b"m1", d1)
-    await storage.manifests.put("foo", b"m2", d2)
-    for tag in ["v2", "latest", "v1", "a"]:
-        await storage.tags.tag("foo", tag, d1)
-    await storage.tags.tag("foo", "latest", d2)
-    assert await storage.tags.resolve("foo", "latest") == d2
-    assert await storage.tags.resolve("foo", "v1") == d1
-    assert await storage.tags.list("foo") == ["a", "latest", "v1", "v2"]
-    assert await storage.tags.list("foo", n=2) == ["a", "latest"]
-    assert await storage.tags.list("foo", last="latest", n=1) == ["v1"]
-    assert await storage.tags.list("foo", last="v2") == []
-    assert await storage.tags.lookup("foo", d1) == ["a", "v1", "v2"]
-    # Distribution keeps every revision a tag pointed at in its index.
-    for d in (d1, d2):
-        link = path_for(TagIndexEntryLinkPath("foo", "latest", d))
-        assert await storage.driver.get_content(link) == str(d).encode()
-
-
-async def test_tag_errors(storage: Storage) -> None:
-    with pytest.raises(RepositoryUnknown):
-        await storage.tags.resolve("nothing", "latest")
-    with pytest.raises(RepositoryUnknown):
-        await storage.tags.list("nothing")
-    digest = Digest.of_bytes(b"m")
-    await storage.manifests.put("foo", b"m", digest)
-    assert await storage.tags.list("foo") == []
-    with pytest.raises(TagUnknown):
-        await storage.tags.resolve("foo", "latest")
-    with pytest.raises(TagUnknown):
-        await storage.tags.resolve("foo", "../../x")
-    with pytest.raises(TagUnknown):
-        await storage.tags.untag("foo", "latest")
-
-
-async def test_concurrent_tag_puts_leave_one_consistent_tag(storage: Storage) -> None:
-    digests = [Digest.of_bytes(f"m{i}".encode()) for i in range(16)]
-    for i, d in enumerate(digests):
-        await storage.manifests.put("foo", f"m{i}".encode(), d)
-    await asyncio.gather(*(storage.tags.tag("foo", "latest", d) for d in digests))
-    current = await storage.tags.resolve("foo", "latest")
-    assert current in digests
-    raw = await storage.driver.get_content(path_for(TagCurrentLinkPath("foo", "latest")))
-    assert raw == str(current).encode()
-    assert await storage.manifests.get("foo", current) in [f"m{i}".encode() for i in range(16)]
-    assert await storage.tags.list("foo") == ["latest"]
-
-
-async def test_manifest_delete_removes_its_tags(storage: Storage) -> None:
-    d1, d2 = Digest.of_bytes(b"m1"), Digest.of_bytes(b"m2")
-    await storage.manifests.put("foo", b"m1", d1)
-    await storage.manifests.put("foo", b"m2", d2)
-    await storage.tags.tag("foo", "one", d1)
-    await storage.tags.tag("foo", "also-one", d1)
-    await storage.tags.tag("foo", "two", d2)
-    await storage.manifests.delete("foo", d1)
-    assert await storage.tags.list("foo") == ["two"]
-    with pytest.raises(ManifestUnknown):
-        await storage.manifests.get("foo", d1)
-    with pytest.raises(ManifestUnknown):
-        await storage.manifests.delete("foo", d1)
-    assert await storage.manifests.list_digests("foo") == [d2]
-    await storage.tags.untag("foo", "two")
-    assert await storage.tags.list("foo") == []
-    assert await storage.manifests.get("foo", d2) == b"m2"
-
-
-async def test_repositories_catalog_order_and_pagination(storage: Storage) -> None:
-    digest = Digest.of_bytes(b"m")
-    for name in ["b", "a/b", "a", "a-b", "a/0", "c/d/e"]:
-        await storage.manifests.put(name, b"m", digest)
-    await push_blob(storage, "only/blobs", b"layer")  # no _manifests: not in the catalog
-    expected = ["a", "a/0", "a/b", "a-b", "b", "c/d/e"]
-    assert await storage.repositories() == expected
-    assert await storage.repositories(n=2) == ["a", "a/0"]
-    assert await storage.repositories(last="a/b", n=2) == ["a-b", "b"]
-    assert await storage.repositories(last="c/d/e") == []
-    assert await storage.repositories(n=0) == []
-
-
-async def test_crash_leftovers_stay_invisible(storage: Storage) -> None:
-    digest = Digest.of_bytes(b"m")
-    await storage.manifests.put("foo", b"m", digest)
-    await storage.tags.tag("foo", "latest", digest)
-    # A crash between mkdir and rename leaves a temp file and a tag directory with no link.
-    tags_dir = path_for(TagCurrentLinkPath("foo", "latest")).rsplit("/", 3)[0]
-    await storage.driver.put_content(f"{tags_dir}/.tmp-1/current/link", b"sha256:junk")
-    await storage.driver.put_content(f"{tags_dir}/half/index/.tmp-2", b"")
-    # An upload that never finished is not a blob.
-    state = await storage.uploads.create("foo")
-    await storage.uploads.append("foo", state.id, chunks(b"partial"))
-    assert await storage.tags.list("foo") == ["latest"]
-    assert await storage.repositories() == ["foo"]
-    assert await storage.blobs.exists_global(Digest.of_bytes(b"partial")) is None
-
-
 async def test_cancelled_append_is_rolled_back(storage: Storage) -> None:
     state = await storage.uploads.create("foo")
     await storage.uploads.append("foo", state.id, chunks(b"kept"))
@@ -516,16 +297,24 @@ CRASHING_WRITER = """
 import asyncio, os, sys
 from pathlib import Path
 from registry.storage import Storage
-
-async def forever():
-    while True:
-        yield os.urandom(1 << 20)
-        await asyncio.sleep(0)
+from registry.storage.paths import UploadDataPath, path_for
 
 async def main():
-    storage = Storage(Path(sys.argv[1]))
+    root = Path(sys.argv[1])
+    storage = Storage(root)
     state = await storage.uploads.create("crash/test")
+    data = root / path_for(UploadDataPath("crash/test", state.id)).lstrip("/")
     print(state.id, flush=True)
+
+    async def forever():
+        announced = False
+        while True:
+            yield os.urandom(1 << 20)
+            await asyncio.sleep(0)
+            if not announced and data.stat().st_size >= 8 << 20:
+                print("written", flush=True)  # several batches are on disk: kill me now
+                announced = True
+
     await storage.uploads.append("crash/test", state.id, forever())
 
 asyncio.run(main())
@@ -537,12 +326,16 @@ async def test_kill_during_upload_leaves_nothing_visible(tmp_path: Path) -> None
         sys.executable, "-c", CRASHING_WRITER, str(tmp_path), stdout=asyncio.subprocess.PIPE
     )
     assert proc.stdout is not None
-    upload_id = (await proc.stdout.readline()).decode().strip()
+    try:
+        # The writer reports its upload, then that 8 MiB reached the file; the timeouts are
+        # deadlines for a stuck child, not guesses at how long writing takes.
+        upload_id = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
+        assert await asyncio.wait_for(proc.stdout.readline(), 60) == b"written\n"
+    finally:
+        proc.kill()
+        await proc.wait()
     data_file = tmp_path / path_for(UploadPath("crash/test", upload_id)).lstrip("/") / "data"
-    while not data_file.exists() or data_file.stat().st_size < (8 << 20):
-        await asyncio.sleep(0.01)
-    proc.kill()
-    await proc.wait()
+    assert data_file.stat().st_size >= 8 << 20
 
     storage = Storage(tmp_path)
     try:
