@@ -18,18 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from registry.auth import Access, AuthChallenge, TokenVerifier, required_access
 from registry.auth.libtrust import key_id
 
 ISSUER = "battery-issuer"
 SERVICE = "battery.registry"
 REALM = "https://auth.invalid/token"
 REPO = "battery/app"
+# What GET of a REPO resource requires.
+PULL = required_access("GET", REPO)
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 _CURVES: Mapping[str, ec.EllipticCurve] = {
@@ -237,3 +241,17 @@ class Pki:
 def bearer(token: str) -> str:
     """An Authorization header value for a token."""
     return f"Bearer {token}"
+
+
+def es256_token(pki: Pki, now: int, **overrides: object) -> str:
+    """A token signed by the trusted ES256 key of pki, header with kid and x5c."""
+    es = pki.es256
+    header = {"typ": "JWT", "alg": "ES256", "kid": es.kid, "x5c": es.x5c}
+    return make_token(header, claims(now, **overrides), es.key)
+
+
+def refusal(verifier: TokenVerifier, authorization: str | None, needed: list[Access]) -> str:
+    """The challenge error of a refused request ("" when no error parameter)."""
+    with pytest.raises(AuthChallenge) as info:
+        verifier.authorize(authorization, needed)
+    return info.value.error or ""

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.auth.access import (
-    Access,
-    Principal,
-    grants_from_claim,
-    required_access,
-    scope_param,
-)
+from registry.auth.access import Access, Principal, grants_from_claim, required_access, scope_param
 
 REPO = "library/app"
 

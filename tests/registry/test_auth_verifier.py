@@ -1,60 +1,40 @@
-"""TokenVerifier: key lookup, algorithm allow-list, claim checks, cache and challenges.
+"""TokenVerifier: the battery in process, algorithm allow-list, claim checks and the cache.
 
-Tokens are built in the tests (tests/registry/auth_tokens.py) with keys generated once per
-module; the same battery runs against the real Distribution in test_token_battery.py.
+Tokens are built by hand (auth_tokens.py); the same battery (token_battery.py) runs against
+Debian's docker-registry and our `registry serve` in tests/interop/test_token_battery.py.
 """
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
 
 from registry.auth import (
     Access,
     AuthChallenge,
-    KeyBundleError,
     Principal,
     TokenVerifier,
     TrustStore,
     required_access,
 )
-from registry.auth.jws import MalformedToken, b64url_decode, parse_token
 from registry.auth.verifier import bearer_token
 from tests.registry.auth_tokens import (
     ISSUER,
+    PULL,
     REALM,
     REPO,
     SERVICE,
     Pki,
     bearer,
     claims,
-    make_signer,
+    es256_token,
     make_token,
+    refusal,
 )
 from tests.registry.fakes import FakeClock
 from tests.registry.token_battery import Case, battery
-
-PULL = required_access("GET", REPO)
-
-
-def es256_token(pki: Pki, now: int, **overrides: object) -> str:
-    """A token signed by the trusted ES256 key, header with kid and x5c."""
-    es = pki.es256
-    header = {"typ": "JWT", "alg": "ES256", "kid": es.kid, "x5c": es.x5c}
-    return make_token(header, claims(now, **overrides), es.key)
-
-
-def refusal(verifier: TokenVerifier, authorization: str | None, needed: list[Access]) -> str:
-    """The challenge error of a refused request ("" when no error parameter)."""
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize(authorization, needed)
-    return info.value.error or ""
 
 
 def decide(verifier: TokenVerifier, case: Case, needed: list[Access]) -> tuple[bool, str]:
@@ -77,80 +57,6 @@ def test_battery_decisions(verifier: TokenVerifier, pki: Pki, clock: FakeClock) 
     }
     assert got == expected
     assert len(cases) >= 50
-
-
-# --- key lookup ----------------------------------------------------------------------------
-
-
-def test_good_es256_and_rs256_tokens(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    now = int(clock.now)
-    rs = pki.rs256
-    rs_token = make_token({"alg": "RS256", "kid": rs.kid}, claims(now, sub="bob"), rs.key)
-    principal = verifier.authorize(bearer(es256_token(pki, now)), PULL)
-    assert principal.subject == "alice"
-    assert principal.expires_at == now + 300
-    assert principal.allows(Access("repository", REPO, "pull"))
-    assert not principal.allows(Access("repository", REPO, "push"))
-    assert verifier.authorize(bearer(rs_token), PULL).subject == "bob"
-
-
-def test_bundle_with_several_certificates_supports_rotation(
-    pki: Pki, tmp_path: Path, clock: FakeClock
-) -> None:
-    old, new = pki.es256, make_signer("P-256", "rotated")
-    path = tmp_path / "bundle.pem"
-    path.write_bytes(b"".join(s.cert.public_bytes(serialization.Encoding.PEM) for s in (old, new)))
-    verifier = TokenVerifier(
-        realm=REALM, service=SERVICE, issuer=ISSUER, rootcertbundle=path, clock=clock
-    )
-    assert set(verifier.trust.by_kid) == {old.kid, new.kid}
-    for signer in (old, new):
-        header = {"alg": "ES256", "kid": signer.kid, "x5c": signer.x5c}
-        token = make_token(header, claims(int(clock.now)), signer.key)
-        assert verifier.authorize(bearer(token), PULL).subject == "alice"
-
-
-def test_wrong_kid_is_invalid_token(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    stranger = pki.stranger
-    token = make_token({"alg": "ES256", "kid": stranger.kid}, claims(int(clock.now)), stranger.key)
-    assert refusal(verifier, bearer(token), PULL) == "invalid_token"
-
-
-def test_untrusted_x5c_wins_over_a_trusted_kid(
-    verifier: TokenVerifier, pki: Pki, clock: FakeClock
-) -> None:
-    # Distribution tries x5c first and does not fall back to kid when the chain fails.
-    header = {"alg": "ES256", "kid": pki.es256.kid, "x5c": pki.stranger.x5c}
-    token = make_token(header, claims(int(clock.now)), pki.es256.key)
-    assert refusal(verifier, bearer(token), []) == "invalid_token"
-
-
-def test_x5c_chain_to_bundle_ca(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    chain = [*pki.issued.x5c, *pki.ca.x5c]
-    token = make_token({"alg": "ES256", "x5c": chain}, claims(int(clock.now)), pki.issued.key)
-    assert verifier.authorize(bearer(token), PULL).subject == "alice"
-
-
-def test_x5c_chain_outside_validity(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    now = int(clock.now)
-    chain = [*pki.issued.x5c, *pki.ca.x5c]
-    body = claims(now, exp=now + 500 * 86400)
-    token = make_token({"alg": "ES256", "x5c": chain}, body, pki.issued.key)
-    kid_token = make_token({"alg": "ES256", "kid": pki.ca.kid}, body, pki.ca.key)
-    clock.now += 400 * 86400  # past every certificate's notAfter, before the tokens' exp
-    assert refusal(verifier, bearer(token), []) == "invalid_token"
-    # A kid lookup ignores certificate validity, as in Distribution.
-    assert verifier.authorize(bearer(kid_token), PULL).subject == "alice"
-
-
-def test_jwk_lookup(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    now = int(clock.now)
-    good = make_token({"alg": "ES256", "jwk": pki.es256.jwk()}, claims(now), pki.es256.key)
-    bad = make_token({"alg": "ES256", "jwk": pki.stranger.jwk()}, claims(now), pki.stranger.key)
-    not_object = make_token({"alg": "ES256", "jwk": "x"}, claims(now), pki.es256.key)
-    assert verifier.authorize(bearer(good), PULL).subject == "alice"
-    assert refusal(verifier, bearer(bad), PULL) == "invalid_token"
-    assert refusal(verifier, bearer(not_object), PULL) == "invalid_token"
 
 
 # --- algorithms and signatures ---------------------------------------------------------------
@@ -356,159 +262,6 @@ def test_rejected_tokens_are_not_cached(
     assert len(verifier.cache) == 0
 
 
-# --- challenge header ------------------------------------------------------------------------
-
-
-def test_challenge_without_token_has_no_error(verifier: TokenVerifier) -> None:
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize(None, PULL)
-    assert info.value.header() == (
-        f'Bearer realm="{REALM}",service="{SERVICE}",scope="repository:{REPO}:pull"'
-    )
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize("Basic dXNlcjpwYXNz", [])
-    assert info.value.header() == f'Bearer realm="{REALM}",service="{SERVICE}"'
-
-
-def test_challenge_invalid_token(verifier: TokenVerifier) -> None:
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize("Bearer a.b.c", required_access("PATCH", REPO))
-    assert info.value.header() == (
-        f'Bearer realm="{REALM}",service="{SERVICE}",'
-        f'scope="repository:{REPO}:pull,push",error="invalid_token"'
-    )
-
-
-def test_challenge_insufficient_scope(verifier: TokenVerifier, pki: Pki, clock: FakeClock) -> None:
-    token = bearer(es256_token(pki, int(clock.now)))
-    needed = [*required_access("POST", "team/dst"), *required_access("GET", REPO)]
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize(token, needed)
-    assert info.value.error == "insufficient_scope"
-    assert info.value.header() == (
-        f'Bearer realm="{REALM}",service="{SERVICE}",'
-        f'scope="repository:team/dst:pull,push repository:{REPO}:pull",'
-        'error="insufficient_scope"'
-    )
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize(token, required_access("GET", None, catalog=True))
-    assert 'scope="registry:catalog:*"' in info.value.header()
-
-
-def test_challenge_quotes_values(bundle: Path) -> None:
-    verifier = TokenVerifier(
-        realm='https://a/"x"\\', service="svc", issuer=ISSUER, rootcertbundle=bundle
-    )
-    with pytest.raises(AuthChallenge) as info:
-        verifier.authorize(None, [])
-    assert info.value.header() == 'Bearer realm="https://a/\\"x\\"\\\\",service="svc"'
-
-
-# --- parsing helpers -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "token"),
-    [
-        (None, None),
-        ("", None),
-        ("Bearer abc", "abc"),
-        ("bearer abc", "abc"),
-        ("BeArEr abc", "abc"),
-        ("Bearer  abc", None),
-        ("Bearer abc def", None),
-        ("Basic abc", None),
-        ("Bearer", None),
-        ("Bearer ", None),
-        (" Bearer abc ", "abc"),
-    ],
-)
-def test_bearer_token(value: str | None, token: str | None) -> None:
-    assert bearer_token(value) == token
-
-
-@pytest.mark.parametrize("segment", ["a", "ab*c", "ab c", "abcde", "YQ===", "+/+/"])
-def test_b64url_is_strict(segment: str) -> None:
-    with pytest.raises(MalformedToken):
-        b64url_decode(segment)
-
-
-def test_b64url_padding_is_optional() -> None:
-    assert b64url_decode("YQ") == b"a"
-    assert b64url_decode("YQ==") == b"a"
-    assert b64url_decode("_-8") == b"\xff\xef"
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        "",
-        "a.b",
-        "a.b.c.d",
-        "e30.e30",
-        "W10.e30.",
-        "e30.W10.",
-        "bnVsbA.e30.",
-        "e30.eyJleHAiOk5hTn0.",
-    ],
-    ids=["empty", "two", "four", "no-sig-part", "header-array", "claims-array", "null", "nan"],
-)
-def test_parse_token_rejects_malformed(raw: str) -> None:
-    with pytest.raises(MalformedToken):
-        parse_token(raw)
-
-
-def ed25519_certificate() -> x509.Certificate:
-    """A self-signed Ed25519 certificate (a key type libtrust does not support)."""
-    key = ed25519.Ed25519PrivateKey.generate()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ed25519")])
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, None)
-    )
-
-
-# --- bundle loading --------------------------------------------------------------------------
-
-
-def test_bundle_errors(tmp_path: Path, pki: Pki) -> None:
-    with pytest.raises(KeyBundleError, match="cannot read"):
-        TrustStore.load(tmp_path / "missing.pem")
-    empty = tmp_path / "empty.pem"
-    empty.write_text("no certificates here\n")
-    with pytest.raises(KeyBundleError, match="no certificate"):
-        TrustStore.load(empty)
-    broken = tmp_path / "broken.pem"
-    broken.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-    with pytest.raises(KeyBundleError, match="certificate #1"):
-        TrustStore.load(broken)
-    ed = tmp_path / "ed25519.pem"
-    ed.write_bytes(ed25519_certificate().public_bytes(serialization.Encoding.PEM))
-    with pytest.raises(KeyBundleError, match="unsupported key type"):
-        TrustStore.load(ed)
-
-
-def test_bundle_skips_other_pem_blocks(tmp_path: Path, pki: Pki) -> None:
-    es = pki.es256
-    key_pem = es.key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path = tmp_path / "mixed.pem"
-    path.write_bytes(b"comment\n" + key_pem + es.cert.public_bytes(serialization.Encoding.PEM))
-    store = TrustStore.load(path)
-    assert list(store.by_kid) == [es.kid]
-    assert len(store.certificates) == 1
-
-
 def test_principal_is_returned_for_base_route(
     verifier: TokenVerifier, pki: Pki, clock: FakeClock
 ) -> None:
@@ -537,3 +290,26 @@ def test_cache_lifetime_is_exp_plus_leeway_on_the_monotonic_clock(
     assert token in verifier.cache
     ticks.now = 70.0  # exp + leeway - now, measured on the monotonic clock
     assert token not in verifier.cache
+
+
+# --- the Authorization header ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        (None, None),
+        ("", None),
+        ("Bearer abc", "abc"),
+        ("bearer abc", "abc"),
+        ("BeArEr abc", "abc"),
+        ("Bearer  abc", None),
+        ("Bearer abc def", None),
+        ("Basic abc", None),
+        ("Bearer", None),
+        ("Bearer ", None),
+        (" Bearer abc ", "abc"),
+    ],
+)
+def test_bearer_token(value: str | None, token: str | None) -> None:
+    assert bearer_token(value) == token
