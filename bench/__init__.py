@@ -1,1 +1,1 @@
-"""Benchmarks for authsvc and the registry, side by side with Distribution 2.8 (issue 5)."""
+"""Benchmarks for authsvc and the registry, side by side with Distribution 2.8 (bench/README.md)."""

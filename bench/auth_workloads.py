@@ -1,4 +1,4 @@
-"""authsvc workloads T1-T4 (issue 5), plus authsvc's peak RSS under the T1 load (R5)."""
+"""authsvc workloads T1-T4 (bench/README.md), plus authsvc's peak RSS under the T1 load (R5)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ ARGON2_RE = re.compile(r"^\$argon2(id|i|d)\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$")
 
 
 def refresh_requests(svc: Authsvc, b: Bench, scope: str) -> list[HttpRequest]:
-    """POST /auth refresh_token grants (CONTRACT), one per distinct refresh token."""
+    """POST /auth refresh_token grants (README "Refresh tokens"), one per distinct token."""
     tokens = [refresh_token(svc, b.user, b.password, [scope]) for _ in range(REFRESH_TOKENS)]
     return [
         HttpRequest(

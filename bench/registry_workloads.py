@@ -1,4 +1,4 @@
-"""Registry workloads R1-R6 (issue 5): ours and Distribution alternate within each repetition."""
+"""Registry workloads R1-R6 (bench/README.md); ours and Distribution alternate in each rep."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bench.services import Registry
 from bench.suite import Bench, add_load_details, load_note, record, require_no_errors
 from bench.wrk import HttpRequest
 
-MB = 1e6  # throughput is reported in MB/s (10^6 bytes), as in the issue's figures
+MB = 1e6  # throughput is reported in MB/s (10^6 bytes), as bench/README.md defines it
 
 
 def size_label(size: int) -> str:

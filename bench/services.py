@@ -43,7 +43,7 @@ class Keys:
 
 
 def generate_keys(out: Path) -> Keys:
-    """Run `authsvc keys generate --alg ES256 --out DIR` (CONTRACT) and return the paths."""
+    """Run `authsvc keys generate --alg ES256 --out DIR` (README "Keys") and return the paths."""
     kid = run([str(BIN / "authsvc"), "keys", "generate", "--alg", "ES256", "--out", str(out)])
     return Keys(out / "token.key", out / "token.crt", kid.strip())
 
@@ -106,7 +106,7 @@ class Authsvc:
 
 
 def authsvc_env(root: Path, keys: Keys, database_url: str) -> dict[str, str]:
-    """The AUTHSVC_* settings (CONTRACT) of one instance; nothing inherited from the caller."""
+    """The AUTHSVC_* settings (README "authsvc") of one instance; nothing inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")}
     env.update(
         AUTHSVC_LISTEN=f"127.0.0.1:{free_port()}",
@@ -166,8 +166,9 @@ class Registry:
     def forget_blob(self, name: str, digest: str) -> None:
         """Delete a blob's data and the repository's link to it, between measurements.
 
-        Both registries use Distribution's filesystem layout (CONTRACT), so this keeps the disk
-        bounded when every measurement uploads fresh content; it is never done while timing.
+        Both registries use Distribution's filesystem layout (registry/storage/paths.py), so this
+        keeps the disk bounded when every measurement uploads fresh content; it is never done
+        while timing.
         """
         alg, _, hexd = digest.partition(":")
         v2 = self.storage / "docker" / "registry" / "v2"
@@ -176,7 +177,7 @@ class Registry:
 
 
 def ours_env(port: int, storage: Path, *, realm: str, issuer: str, bundle: Path) -> dict[str, str]:
-    """`registry serve` configured only through Distribution's REGISTRY_* variables (CONTRACT).
+    """`registry serve` configured only through Distribution's REGISTRY_* variables (CONFIG.md).
 
     Nothing REGISTRY_* is inherited from the caller, so a developer's own settings cannot leak in.
     """
@@ -332,7 +333,7 @@ def bearer(authsvc: Authsvc, user: str, password: str, scopes: Sequence[str]) ->
 
 
 def refresh_token(authsvc: Authsvc, user: str, password: str, scopes: Sequence[str]) -> str:
-    """A refresh token from GET /auth?offline_token=true&client_id=bench (CONTRACT)."""
+    """A refresh token from GET /auth?offline_token=true&client_id=bench (README)."""
     body = fetch_token(authsvc, user, password, scopes, offline=True)
     token = body.get("refresh_token")
     if not isinstance(token, str):

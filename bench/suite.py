@@ -41,7 +41,7 @@ class Settings:
 
     @classmethod
     def full(cls, *, use_wrk: bool, reps: int = 5) -> Settings:
-        """The issue's sizes: 10 s loads, 256 MiB and 1 GiB blobs, 5 repetitions."""
+        """The full run's sizes: 10 s loads, 256 MiB and 1 GiB blobs, 5 repetitions."""
         return cls(
             quick=False,
             reps=max(5, reps),

@@ -2,7 +2,7 @@
 
 aiohttp's stock access logger interprets a format string, builds a LogRecord and flushes the
 stream for every request. That was about a fifth of the cost of a token request in authsvc and
-two fifths of a manifest GET in the registry (py-spy and `make bench`, issue 5 T1 and R1), so
+two fifths of a manifest GET in the registry (py-spy and `make bench`, rows T1 and R1), so
 this logger formats the line with one f-string and hands lines to the stream at most every
 ``FLUSH_INTERVAL`` seconds, in one write. The line keeps the ``logging.basicConfig`` layout of
 the rest of the servers' logs, and the ``aiohttp.access`` logger's level still decides whether
@@ -53,6 +53,7 @@ class _Batch:
         self.lines: list[str] = []
         self.scheduled = False
         self.stream: TextIO | None = None  # None: sys.stderr at the time of writing
+        self._waiters: list[asyncio.Future[None]] = []
 
     def add(self, line: str) -> None:
         """Queue a line and make sure a flush is scheduled on the running loop."""
@@ -73,17 +74,32 @@ class _Batch:
     def flush(self) -> None:
         """Write every queued line in one call (also run at shutdown, so none is left behind)."""
         self.scheduled = False
+        if self.lines:
+            text = "".join(self.lines)
+            self.lines.clear()
+            stream = self.stream or sys.stderr
+            try:
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError):
+                # A closed or broken log stream must not take the server down with it.
+                pass
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def written(self) -> None:
+        """Return once the lines queued so far have been handed to the stream.
+
+        For callers that must see the log (tests, a shutdown hook), instead of sleeping for
+        longer than ``FLUSH_INTERVAL`` and hoping the timer has fired.
+        """
         if not self.lines:
             return
-        text = "".join(self.lines)
-        self.lines.clear()
-        stream = self.stream or sys.stderr
-        try:
-            stream.write(text)
-            stream.flush()
-        except (OSError, ValueError):
-            # A closed or broken log stream must not take the server down with it.
-            pass
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
 
 
 BATCH = _Batch()

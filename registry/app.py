@@ -5,26 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from registry.appkeys import CONFIG, MANIFEST_CACHE, MANIFEST_INFO, STORAGE, VERIFIER
+from registry.appkeys import CONFIG, STORAGE, UPLOAD_PURGER, VERIFIER
 from registry.auth import TokenVerifier
-from registry.config import Config, UploadPurgingConfig
+from registry.config import Config
 from registry.handlers import ROUTE_TABLES
-from registry.manifest_cache import ManifestCache
-from registry.manifest_info import ManifestInfoCache
 from registry.middlewares import make_dispatcher, on_prepare
+from registry.purger import UploadPurger
 from registry.storage import Storage
 
 log = logging.getLogger(__name__)
 
 # The server's socket read size; larger reads mean fewer, bigger chunks per upload.
 READ_BUFSIZE = 256 << 10
-# Distribution waits a random 0-60 minutes before the first purge, spreading replicas out.
-MAX_PURGE_JITTER = 3600.0
 
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -34,28 +30,11 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage = Storage(
         cfg.rootdirectory,
         delete_enabled=cfg.delete_enabled,
-        readonly=cfg.readonly,
         max_blob_size=cfg.max_blob_size,
     )
     app[STORAGE] = storage
     yield
     await storage.aclose()
-
-
-async def purge_uploads_forever(storage: Storage, cfg: UploadPurgingConfig) -> None:
-    """Remove uploads older than cfg.age every cfg.interval (Distribution's upload purger)."""
-    await asyncio.sleep(random.uniform(0, min(MAX_PURGE_JITTER, cfg.interval)))
-    while True:
-        try:
-            purged = await storage.uploads.purge(cfg.age, dry_run=cfg.dryrun)
-        except Exception:
-            log.exception("upload purge failed")
-        else:
-            verb = "would purge" if cfg.dryrun else "purged"
-            log.info("upload purge: %s %d stale upload(s)", verb, len(purged))
-            for upload in purged:
-                log.debug("upload purge: %s %s", verb, upload)
-        await asyncio.sleep(cfg.interval)
 
 
 async def upload_purger_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -64,7 +43,9 @@ async def upload_purger_ctx(app: web.Application) -> AsyncIterator[None]:
     if not cfg.uploadpurging.enabled or cfg.readonly:
         yield
         return
-    task = asyncio.create_task(purge_uploads_forever(app[STORAGE], cfg.uploadpurging))
+    purger = UploadPurger(app[STORAGE], cfg.uploadpurging)
+    app[UPLOAD_PURGER] = purger
+    task = asyncio.create_task(purger.run_forever())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -95,8 +76,6 @@ def create_app(config: Config) -> web.Application:
     )
     app[CONFIG] = config
     app[VERIFIER] = verifier
-    app[MANIFEST_INFO] = ManifestInfoCache()
-    app[MANIFEST_CACHE] = ManifestCache()
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(upload_purger_ctx)
     app.on_response_prepare.append(on_prepare)

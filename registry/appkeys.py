@@ -6,14 +6,13 @@ from aiohttp import web
 
 from registry.auth import Principal, TokenVerifier
 from registry.config import Config
-from registry.manifest_cache import ManifestCache
-from registry.manifest_info import ManifestInfoCache
+from registry.purger import UploadPurger
 from registry.storage import Storage
 
 CONFIG = web.AppKey("config", Config)
 STORAGE = web.AppKey("storage", Storage)
-MANIFEST_INFO = web.AppKey("manifest_info", ManifestInfoCache)
-MANIFEST_CACHE = web.AppKey("manifest_cache", ManifestCache)
+# Set while the upload purger runs (not when it is disabled or the registry is read-only).
+UPLOAD_PURGER = web.AppKey("upload_purger", UploadPurger)
 # None when auth.token is not configured (every request is allowed).
 VERIFIER: web.AppKey[TokenVerifier | None] = web.AppKey("verifier")
 # Set by the auth step for every authorised request when auth is on.

@@ -4,22 +4,27 @@ The implemented keys are documented in registry/CONFIG.md.  Every leaf key at do
 ``a.b.c`` can be overridden by the environment variable ``REGISTRY_A_B_C``, which is the
 rule Distribution applies (configuration/parser.go).  Keys the file may carry but that this
 registry does not act on are listed in ``IGNORED_SECTIONS``; any other key is rejected with a
-message naming its dotted path.
+message naming its dotted path.  Booleans, ``host:port`` and durations are read by the parsers in
+``svckit.settings`` that authsvc uses too, so the two services cannot disagree on a value.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
+from svckit.settings import SettingError, parse_bool, parse_hostport
+from svckit.settings import parse_duration as svckit_parse_duration
+
 DEFAULT_ADDR = "127.0.0.1:5000"
+
+_T = TypeVar("_T")
 
 
 class ConfigError(ValueError):
@@ -142,47 +147,23 @@ def _as_str(value: object, path: str) -> str:
     return str(value)
 
 
+def _setting(parse: Callable[..., _T], value: object, path: str, **options: Any) -> _T:
+    """Run a shared svckit parser, turning its SettingError into this module's ConfigError."""
+    try:
+        return parse(value, path, **options)
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _as_bool(value: object, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigError(f"{path}: expected true or false, got {value!r}")
-
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
+    # Go's strconv.ParseBool words plus yes/no/on/off; an empty value is false, as in
+    # Distribution, whose overrides are YAML-decoded into the zero value.
+    return _setting(parse_bool, value, path)
 
 
 def parse_duration(value: object, path: str = "duration") -> float:
     """Seconds in a Go duration string ("168h", "1h30m", "500ms"); a bare number is seconds."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{path}: expected a duration like '24h', got {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
-            seconds = float(text)
-        else:
-            parts = _DURATION_PART.findall(text)
-            if not text or "".join(n + u for n, u in parts) != text:
-                raise ConfigError(f"{path}: expected a duration like '24h' or '90m', got {value!r}")
-            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ConfigError(f"{path}: must be a positive duration, got {value!r}")
-    return seconds
+    return _setting(svckit_parse_duration, value, path)
 
 
 def _as_size(value: object, path: str) -> int:
@@ -214,14 +195,8 @@ def _as_version(value: object, path: str) -> str:
 
 def parse_addr(value: str, path: str = "http.addr") -> tuple[str, int]:
     """Split "host:port" (":5000" and "[::1]:5000" too) into a host and a port."""
-    host, sep, port_s = value.rpartition(":")
-    if not sep or not port_s.isdigit():
-        raise ConfigError(f"{path}: expected host:port, got {value!r}")
-    port = int(port_s)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{path}: port {port} is out of range")
-    # Go's net.Listen(":5000") binds every interface; so does ours.
-    return host.strip("[]") or "0.0.0.0", port
+    # An empty host binds every interface, as Go's net.Listen(":5000") does.
+    return _setting(parse_hostport, value, path)
 
 
 _Converter = Callable[[object, str], object]

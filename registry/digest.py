@@ -34,11 +34,6 @@ class Hasher(Protocol):
         """Independent copy of the current state."""
 
 
-def supported_algorithms() -> tuple[str, ...]:
-    """Algorithms accepted by Digest.parse, canonical first."""
-    return tuple(_HEX_LENGTHS)
-
-
 def new_hasher(algorithm: str = CANONICAL_ALGORITHM) -> Hasher:
     """Return a fresh incremental hasher for a supported algorithm."""
     if algorithm not in _HEX_LENGTHS:

@@ -79,11 +79,6 @@ class Manifest:
     artifact_type: str | None = None
     annotations: Mapping[str, str] | None = field(default=None, compare=False)
 
-    @property
-    def is_index(self) -> bool:
-        """True for Docker manifest lists and OCI indexes."""
-        return self.media_type in INDEX_TYPES
-
     def blob_references(self) -> list[Descriptor]:
         """Blobs that must be in the repository: config and layers, except foreign layers."""
         refs = [self.config] if self.config is not None else []

@@ -1,13 +1,11 @@
-"""Facts derived from manifest bytes (media type, subject, artifact type), cached by digest.
+"""Facts derived from manifest bytes (media type, subject, artifact type), for GET and referrers.
 
-Manifests are content-addressed: the bytes behind a digest never change, so what we derive
-from them (media type, subject, artifact type) can be cached without invalidation.  Whether
-a repository links a digest is mutable and is always asked of storage.
+Manifests are content-addressed: the bytes behind a digest never change, so these facts can be
+cached by digest without invalidation (storage/cached_manifests.py does).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,28 +37,3 @@ def describe(content: bytes) -> ManifestInfo:
         artifact_type=manifest.referrer_artifact_type,
         annotations=manifest.annotations,
     )
-
-
-class ManifestInfoCache:
-    """An LRU of ManifestInfo by digest (bounded by entry count)."""
-
-    def __init__(self, max_entries: int = 65536) -> None:
-        self._max_entries = max_entries
-        self._entries: OrderedDict[Digest, ManifestInfo] = OrderedDict()
-
-    def get(self, digest: Digest) -> ManifestInfo | None:
-        """Cached info, or None."""
-        info = self._entries.get(digest)
-        if info is not None:
-            self._entries.move_to_end(digest)
-        return info
-
-    def info(self, digest: Digest, content: bytes) -> ManifestInfo:
-        """Info for content whose digest is `digest`, computed once."""
-        info = self.get(digest)
-        if info is None:
-            info = describe(content)
-            self._entries[digest] = info
-            if len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
-        return info

@@ -13,7 +13,7 @@ from http import HTTPStatus
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from registry.appkeys import PRINCIPAL, STORAGE
+from registry.appkeys import CONFIG, PRINCIPAL
 from registry.auth import AuthChallenge, TokenVerifier, required_access
 from registry.errcode import ErrorCode, RegistryError, RegistryErrors, envelope
 from registry.handlers.common import CATALOG_ROUTE, DIGEST_HEADER
@@ -25,7 +25,6 @@ from registry.storage.errors import (
     DigestMismatch,
     InvalidOffset,
     ManifestUnknown,
-    ReadOnly,
     RepositoryUnknown,
     SizeMismatch,
     StorageError,
@@ -67,8 +66,6 @@ def from_storage(exc: StorageError) -> RegistryError:
             return RegistryError(ErrorCode.DIGEST_INVALID, detail=str(exc))
         case SizeMismatch() | BlobTooLarge():
             return RegistryError(ErrorCode.SIZE_INVALID, detail=str(exc))
-        case ReadOnly():
-            return RegistryError(ErrorCode.UNSUPPORTED, detail=str(exc))
     return RegistryError(ErrorCode.UNKNOWN, detail=str(exc))
 
 
@@ -120,7 +117,9 @@ def make_dispatcher(verifier: TokenVerifier | None) -> Middleware:
             raise RegistryError(
                 ErrorCode.NAME_INVALID, detail=f"longer than {NAME_MAX_LENGTH} characters"
             )
-        if request.method in _WRITE_METHODS and request.app[STORAGE].readonly:
+        # Read-only mode is a policy of the HTTP API, so it is enforced here and only here:
+        # gc and the CLI work on the storage root directly, as Distribution's do.
+        if request.method in _WRITE_METHODS and request.app[CONFIG].storage.readonly:
             raise RegistryError(ErrorCode.UNSUPPORTED, detail="the registry is in read-only mode")
 
     @web.middleware

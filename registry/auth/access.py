@@ -7,7 +7,7 @@ No I/O, no aiohttp.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 # The wildcard action: a grant of "*" covers every action on its resource (token/util.go
@@ -82,10 +82,6 @@ class Principal:
         """True if the token grants the action, or `*`, on the access's resource."""
         granted = self.access.get((access.type, access.name))
         return granted is not None and (WILDCARD in granted or access.action in granted)
-
-    def allows_all(self, needed: Sequence[Access]) -> bool:
-        """True if every needed access is granted."""
-        return all(self.allows(access) for access in needed)
 
 
 def grants_from_claim(

@@ -2,7 +2,8 @@
 
 docker/libtrust `keyIDFromCryptoKey`: SHA-256 over the DER SubjectPublicKeyInfo, keep the
 first 240 bits (30 bytes, so base32 needs no padding), base32-encode (RFC 4648 §6, upper
-case) and write the 48 characters as 12 groups of 4 joined by ':' (shared/CONTRACT.md).
+case) and write the 48 characters as 12 groups of 4 joined by ':'.  authsvc writes the same
+ID into the token header, so both sides must agree on every step.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Order and decisions follow registry/auth/token (accesscontroller.go `Authorized`
 (RFC 7519 §4.1.4-5); the signing key comes from `x5c`, else `jwk`, else `kid`; the signature
 is verified; finally every needed access must be granted.
 
-Verified tokens are cached by their raw string until `exp` + leeway, so ECDSA/RSA
-verification is paid once per token, not once per request.
+Verified tokens are cached (a ``svckit.cache.Cache``) by their raw string until `exp` + leeway,
+so ECDSA/RSA verification is paid once per token, not once per request.  Access is still
+checked against the cached Principal on every request.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from registry.auth.challenge import (
 )
 from registry.auth.jws import MalformedToken, ParsedToken, parse_token
 from registry.auth.keys import TrustStore, UntrustedKey, VerifyKey
+from svckit.cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -103,29 +105,34 @@ class TokenVerifier:
         leeway: int = DEFAULT_LEEWAY,
         cache_size: int = DEFAULT_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` is the wall clock for exp/nbf; ``monotonic`` ages the verified-token cache."""
         self.realm = realm
         self.service = service
         self.issuer = issuer
         self.leeway = leeway
         self.trust = TrustStore.load(rootcertbundle)
         self._clock = clock
-        self._cache_size = max(1, cache_size)
-        self._cache: dict[str, Principal] = {}
+        self.cache: Cache[str, Principal] = Cache(
+            ttl=None, max_entries=max(1, cache_size), clock=monotonic
+        )
 
     def authorize(self, authorization: str | None, needed: Sequence[Access]) -> Principal:
         """Return the token's Principal if it is valid and grants `needed`; else AuthChallenge."""
         token = bearer_token(authorization)
         if token is None:
             raise self._challenge(needed, None, "authorization token required")
-        principal = self._cached(token)
+        principal = self.cache.get(token)
         if principal is None:
             try:
                 principal = self.verify(token)
             except (MalformedToken, InvalidToken) as exc:
                 log.info("rejected bearer token: %s", exc)
                 raise self._challenge(needed, INVALID_TOKEN, str(exc)) from None
-            self._remember(token, principal)
+            # Kept while verify() would still accept it: until exp + leeway on the wall clock,
+            # converted into a lifetime for the cache's monotonic clock.
+            self.cache.put(token, principal, ttl=principal.expires_at + self.leeway - self._clock())
         for access in needed:
             if not principal.allows(access):
                 raise self._challenge(
@@ -175,33 +182,6 @@ class TokenVerifier:
         except UntrustedKey as exc:
             raise InvalidToken(str(exc)) from None
         raise InvalidToken("token header names no signing key (kid, x5c or jwk)")
-
-    def _cached(self, token: str) -> Principal | None:
-        principal = self._cache.get(token)
-        if principal is None:
-            return None
-        if self._clock() > principal.expires_at + self.leeway:
-            del self._cache[token]
-            return None
-        return principal
-
-    def _remember(self, token: str, principal: Principal) -> None:
-        if len(self._cache) >= self._cache_size:
-            self._evict()
-        self._cache[token] = principal
-
-    def _evict(self) -> None:
-        """Drop expired entries; if still full, the oldest eighth (dicts keep insertion order)."""
-        deadline = self._clock() - self.leeway
-        for token in [t for t, p in self._cache.items() if p.expires_at < deadline]:
-            del self._cache[token]
-        excess = len(self._cache) - (self._cache_size - max(1, self._cache_size // 8))
-        for token in list(self._cache)[: max(0, excess)]:
-            del self._cache[token]
-
-    def cache_len(self) -> int:
-        """How many verified tokens are cached (for tests and metrics)."""
-        return len(self._cache)
 
     def _challenge(
         self, needed: Sequence[Access], error: ChallengeError | None, reason: str

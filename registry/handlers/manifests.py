@@ -6,7 +6,6 @@ import asyncio
 
 from aiohttp import web
 
-from registry.appkeys import MANIFEST_CACHE, MANIFEST_INFO
 from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError, RegistryErrors
 from registry.handlers.common import (
@@ -20,8 +19,7 @@ from registry.handlers.common import (
     storage,
 )
 from registry.manifest import MAX_MANIFEST_SIZE, Descriptor, ManifestError, accepts, parse_manifest
-from registry.manifest_cache import CachedManifest
-from registry.reference import is_tag
+from registry.reference import is_digest, is_tag
 from registry.storage import Storage
 from registry.storage.errors import BlobUnknown, RepositoryUnknown, TagUnknown
 
@@ -30,42 +28,21 @@ routes = web.RouteTableDef()
 MANIFEST = f"/v2/{NAME}/manifests/{REFERENCE}"
 
 
-def _is_digest(reference: str) -> bool:
-    # A tag cannot contain ':', a digest always does (descriptors.go ReferenceRegexp).
-    return ":" in reference
-
-
-async def _resolve(store: Storage, name: str, reference: str) -> Digest:
-    """The digest a tag or digest reference names (MANIFEST_UNKNOWN for an unknown tag)."""
-    if _is_digest(reference):
-        return parse_digest(reference)
-    try:
-        return await store.tags.resolve(name, reference)
-    except RepositoryUnknown:
-        # Distribution answers MANIFEST_UNKNOWN for a tag of an unknown repository too.
-        raise TagUnknown(reference) from None
-
-
-async def _lookup(request: web.Request, name: str, reference: str) -> CachedManifest:
-    """The manifest a reference names, from the lookup cache or from storage."""
-    cache = request.app[MANIFEST_CACHE]
-    hit = cache.get(name, reference)
-    if hit is not None:
-        return hit
-    generation = cache.generation(name)
-    store = storage(request)
-    digest = await _resolve(store, name, reference)
-    content = await store.manifests.get(name, digest)
-    entry = CachedManifest(digest, content, request.app[MANIFEST_INFO].info(digest, content))
-    cache.put(name, reference, entry, generation)
-    return entry
+def _reference(raw: str) -> Digest | str:
+    """A digest reference parsed (DIGEST_INVALID for an unsupported one); a tag as it is."""
+    return parse_digest(raw) if is_digest(raw) else raw
 
 
 @routes.get(MANIFEST, name="manifest")
 async def get_manifest(request: web.Request) -> web.Response:
     """The manifest bytes as pushed, typed by their mediaType; HEAD sends only the headers."""
     name = repository(request)
-    entry = await _lookup(request, name, request.match_info["reference"])
+    reference = request.match_info["reference"]
+    try:
+        entry = await storage(request).manifests.lookup(name, _reference(reference))
+    except RepositoryUnknown:
+        # Distribution answers MANIFEST_UNKNOWN for a tag of an unknown repository too.
+        raise TagUnknown(reference) from None
     media_type = entry.info.media_type
     if not accepts(media_type, request.headers.getall("Accept", ())):
         # Distribution 2.8 answers so for an OCI manifest a client does not accept; schema 1
@@ -131,7 +108,7 @@ async def _check_references(
 
 def _digest_for(reference: str, body: bytes) -> Digest:
     """The pushed manifest's digest; a digest reference must match it (DIGEST_INVALID)."""
-    if not _is_digest(reference):
+    if not is_digest(reference):
         if not is_tag(reference):
             raise RegistryError(ErrorCode.TAG_INVALID, detail={"tag": reference})
         return Digest.of_bytes(body)
@@ -157,13 +134,9 @@ async def put_manifest(request: web.Request) -> web.Response:
     digest = _digest_for(reference, body)
     store = storage(request)
     await _check_references(store, name, manifest.blob_references(), manifest.manifest_references())
-    try:
-        await store.manifests.put(name, body, digest)
-        if not _is_digest(reference):
-            await store.tags.tag(name, reference, digest)
-    finally:
-        request.app[MANIFEST_CACHE].forget_repository(name)
-    request.app[MANIFEST_INFO].info(digest, body)
+    await store.manifests.put(name, body, digest)
+    if not is_digest(reference):
+        await store.manifests.tag(name, reference, digest)
     headers = {
         "Location": f"/v2/{name}/manifests/{digest}",
         DIGEST_HEADER: str(digest),
@@ -183,12 +156,10 @@ async def delete_manifest(request: web.Request) -> web.Response:
     name = repository(request)
     reference = request.match_info["reference"]
     try:
-        if _is_digest(reference):
+        if is_digest(reference):
             await store.manifests.delete(name, parse_digest(reference))
         else:
-            await store.tags.untag(name, reference)
+            await store.manifests.untag(name, reference)
     except RepositoryUnknown:
         raise TagUnknown(reference) from None
-    finally:
-        request.app[MANIFEST_CACHE].forget_repository(name)
     return web.Response(status=202)

@@ -11,7 +11,6 @@ import json
 
 from aiohttp import web
 
-from registry.appkeys import MANIFEST_INFO
 from registry.handlers.common import DIGEST, NAME, parse_digest, repository, storage
 from registry.manifest import OCI_INDEX
 from registry.storage.errors import ManifestUnknown
@@ -25,16 +24,13 @@ async def list_referrers(request: web.Request) -> web.Response:
     name = repository(request)
     subject = parse_digest(request.match_info["digest"])
     wanted = request.query.get("artifactType") or None
-    store = storage(request)
-    cache = request.app[MANIFEST_INFO]
+    manifests = storage(request).manifests
     descriptors: list[dict[str, object]] = []
-    for digest in await store.manifests.list_digests(name):
-        info = cache.get(digest)
-        if info is None:
-            try:
-                info = cache.info(digest, await store.manifests.get(name, digest))
-            except ManifestUnknown:
-                continue  # deleted while we scanned
+    for digest in await manifests.list_digests(name):
+        try:
+            info = await manifests.info(name, digest)
+        except ManifestUnknown:
+            continue  # deleted while we scanned
         if info.subject != subject or (wanted is not None and info.artifact_type != wanted):
             continue
         descriptor: dict[str, object] = {

@@ -7,8 +7,9 @@ on disk only, so a session survives a registry restart.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
@@ -71,6 +72,23 @@ def _content_range(request: web.Request) -> int | None:
     return start
 
 
+@contextlib.contextmanager
+def _chunk_in_order(name: str, upload_id: str) -> Iterator[None]:
+    """Map the store's InvalidOffset to 416 RANGE_INVALID with the upload's Range and Location.
+
+    Spec "Chunked Upload": a chunk that does not start where the upload is gets 416, and the
+    client resumes from the Range the response reports.
+    """
+    try:
+        yield
+    except InvalidOffset as exc:
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID,
+            detail=str(exc),
+            headers=upload_headers(name, upload_id, exc.expected),
+        ) from None
+
+
 def _created(name: str, info: BlobInfo) -> web.Response:
     """201 for a blob that is now in the repository (spec "Completed Upload")."""
     return web.Response(
@@ -91,8 +109,9 @@ async def _try_mount(request: web.Request, name: str) -> web.Response | None:
         digest = parse_digest(raw_digest, what="mount")
     except RegistryError:
         return None
-    # Issue 4 / spec "Cross Repository Blob Mount": only with pull access on the source,
-    # otherwise the client gets a normal upload session (202).
+    # Spec "Mounting a blob from another repository": mount only with pull access on the
+    # source, so that a mount never discloses a blob; otherwise the client gets a normal
+    # upload session (202), as Distribution answers.
     if not may_pull(request, source):
         return None
     try:
@@ -134,15 +153,8 @@ async def patch_blob_data(request: web.Request) -> web.Response:
     _check_declared_size(request)
     start = _content_range(request)
     uploads = storage(request).uploads
-    try:
+    with _chunk_in_order(name, upload_id):
         state = await uploads.append(name, upload_id, _body(request), start=start)
-    except InvalidOffset as exc:
-        # Spec "Chunked Upload": the 416 carries the upload's current Range and Location.
-        raise RegistryError(
-            ErrorCode.RANGE_INVALID,
-            detail=str(exc),
-            headers=upload_headers(name, upload_id, exc.expected),
-        ) from None
     return web.Response(status=202, headers=upload_headers(name, upload_id, state.offset))
 
 
@@ -154,15 +166,8 @@ async def put_blob_upload_complete(request: web.Request) -> web.Response:
     _check_declared_size(request)
     start = _content_range(request)
     uploads = storage(request).uploads
-    if start is not None:
-        state = await uploads.status(name, upload_id)
-        if start != state.offset:
-            raise RegistryError(
-                ErrorCode.RANGE_INVALID,
-                detail=f"chunk starts at offset {start}, upload is at offset {state.offset}",
-                headers=upload_headers(name, upload_id, state.offset),
-            )
-    info = await uploads.commit(name, upload_id, digest, _body(request))
+    with _chunk_in_order(name, upload_id):
+        info = await uploads.commit(name, upload_id, digest, _body(request), start=start)
     return _created(name, info)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.storage.blobs import BlobInfo, BlobStore
+from registry.storage.cached_manifests import CachedManifestStore, ManifestLookup
 from registry.storage.catalog import paginate, repositories_with, repository_sort_key
 from registry.storage.driver import StorageDriver
 from registry.storage.errors import (
@@ -14,7 +15,6 @@ from registry.storage.errors import (
     DigestMismatch,
     InvalidOffset,
     ManifestUnknown,
-    ReadOnly,
     RepositoryUnknown,
     SizeMismatch,
     StorageError,
@@ -33,11 +33,12 @@ __all__ = [
     "BlobTooLarge",
     "BlobUnknown",
     "BlobUploadUnknown",
+    "CachedManifestStore",
     "DigestMismatch",
     "InvalidOffset",
+    "ManifestLookup",
     "ManifestStore",
     "ManifestUnknown",
-    "ReadOnly",
     "RepositoryUnknown",
     "SizeMismatch",
     "Storage",
@@ -57,25 +58,27 @@ class Storage:
         root: Path,
         *,
         delete_enabled: bool = False,
-        readonly: bool = False,
         max_blob_size: int | None = None,
         driver: StorageDriver | None = None,
         fsync: bool = True,
     ) -> None:
         self.root = Path(root)
         self.delete_enabled = delete_enabled
-        self.readonly = readonly
         self._offload = Offloader()
         # `driver` lets tests run the stores over another driver; the app always uses files.
         self.driver: StorageDriver = driver or FilesystemDriver(
             self.root, offload=self._offload, fsync=fsync
         )
-        self.blobs = BlobStore(self.driver, readonly=readonly)
+        self.blobs = BlobStore(self.driver)
         self.uploads = UploadStore(
-            self.driver, self.blobs, self._offload, readonly=readonly, max_blob_size=max_blob_size
+            self.driver, self.blobs, self._offload, max_blob_size=max_blob_size
         )
-        self.tags = TagStore(self.driver, readonly=readonly)
-        self.manifests = ManifestStore(self.driver, self.blobs, self.tags, readonly=readonly)
+        self.tags = TagStore(self.driver)
+        # Manifest and tag writes go through `manifests`, which drops what it cached of the
+        # repository; `tags` serves tag listings and resolution only.
+        self.manifests = CachedManifestStore(
+            ManifestStore(self.driver, self.blobs, self.tags), self.tags
+        )
 
     async def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
         """Repositories with manifests, in Distribution's catalog order, after `last`, at most n."""

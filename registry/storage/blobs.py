@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.digest import Digest
-from registry.storage.driver import FileReader, PathNotFoundError, StorageDriver
-from registry.storage.errors import BlobUnknown, ReadOnly
+from registry.storage.driver import PathNotFoundError, StorageDriver
+from registry.storage.errors import BlobUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import BlobDataPath, LayerLinkPath, LayerPath, path_for
 
@@ -24,13 +23,8 @@ class BlobInfo:
 class BlobStore:
     """Repository-scoped blob access: a blob is visible in a repo only through its layer link."""
 
-    def __init__(self, driver: StorageDriver, *, readonly: bool = False) -> None:
+    def __init__(self, driver: StorageDriver) -> None:
         self._driver = driver
-        self._readonly = readonly
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     async def exists_global(self, digest: Digest) -> BlobInfo | None:
         """BlobInfo of a blob in the global store, whatever repository links it, or None."""
@@ -58,60 +52,23 @@ class BlobStore:
             raise RuntimeError("the storage driver has no local files")
         return local
 
-    async def open(
-        self,
-        name: str,
-        digest: Digest,
-        start: int = 0,
-        end: int | None = None,
-        chunk_size: int = 1 << 20,
-    ) -> AsyncGenerator[bytes, None]:
-        """Check access now, then stream bytes start..end (inclusive) in chunks.
-
-        The iterator closes its file when exhausted or closed (use contextlib.aclosing).
-        """
-        info = await self.stat(name, digest)
-        last = info.size - 1 if end is None else min(end, info.size - 1)
-        if start < 0 or (start > last and not (start == 0 and info.size == 0)):
-            raise ValueError(f"range {start}-{end} is outside a blob of {info.size} bytes")
-        reader = await self._driver.reader(path_for(BlobDataPath(digest)), start)
-        return self._stream(reader, last - start + 1, chunk_size)
-
-    @staticmethod
-    async def _stream(
-        reader: FileReader, remaining: int, chunk_size: int
-    ) -> AsyncGenerator[bytes, None]:
-        try:
-            while remaining > 0:
-                chunk = await reader.read(min(chunk_size, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                yield chunk
-        finally:
-            await reader.close()
-
     async def link(self, name: str, digest: Digest) -> None:
         """Make a blob of the global store visible in a repository."""
-        self._check_writable()
         await write_link(self._driver, path_for(LayerLinkPath(name, digest)), digest)
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Unlink a blob from a repository; its data stays until garbage collection."""
-        self._check_writable()
         await self.stat(name, digest)
         await delete_quietly(self._driver, path_for(LayerPath(name, digest)))
 
     async def mount(self, from_name: str, name: str, digest: Digest) -> BlobInfo:
         """Link a blob that from_name already links into name (cross-repository mount)."""
-        self._check_writable()
         info = await self.stat(from_name, digest)
         await self.link(name, digest)
         return info
 
     async def put_bytes(self, digest: Digest, content: bytes) -> None:
         """Store small content (a manifest) in the global store, keeping an existing copy."""
-        self._check_writable()
         if await self.exists_global(digest) is None:
             await self._driver.put_content(path_for(BlobDataPath(digest)), content)
 

@@ -82,10 +82,3 @@ class BlobTooLarge(StorageError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"blob exceeds the maximum size of {limit} bytes")
         self.limit = limit
-
-
-class ReadOnly(StorageError):
-    """The registry is in read-only maintenance mode."""
-
-    def __init__(self) -> None:
-        super().__init__("the registry is in read-only mode")

@@ -172,7 +172,7 @@ class FilesystemDriver:
         self._offload = offload or Offloader(name="registry-fs")
         # fsync waits on the disk for as long as a blob's dirty pages take to write; in their
         # own pool, twenty uploads finishing together cannot starve the hashing and writing
-        # of the uploads still streaming (issue 5 R4).
+        # of the uploads still streaming (the bench's R4 row: concurrent uploads).
         self._sync_pool = Offloader(max_workers=8, name="registry-fsync")
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

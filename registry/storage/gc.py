@@ -10,7 +10,8 @@ is deleted, together with the repositories' layer links to it.
 Unlike Distribution 2.8, the children of a tagged index survive delete_untagged (2.8 deleted
 them because they carry no tag of their own; 3.x fixed that).  Like Distribution, run it while
 the registry is stopped or read-only: a blob uploaded during the run but not yet referenced by
-a manifest would be collected.  GC works through the driver, so it ignores Storage.readonly.
+a manifest would be collected.  Read-only mode is enforced by the HTTP API only, so it does
+not stop GC.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.digest import Digest
 from registry.storage.blobs import BlobStore
 from registry.storage.driver import PathNotFoundError, StorageDriver
-from registry.storage.errors import BlobUnknown, DigestMismatch, ManifestUnknown, ReadOnly
+from registry.storage.errors import BlobUnknown, DigestMismatch, ManifestUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import (
     ManifestRevisionLinkPath,
@@ -20,17 +20,10 @@ from registry.storage.tags import TagStore
 class ManifestStore:
     """Per-repository manifest revisions (Distribution's manifestStore over a linkedBlobStore)."""
 
-    def __init__(
-        self, driver: StorageDriver, blobs: BlobStore, tags: TagStore, *, readonly: bool = False
-    ) -> None:
+    def __init__(self, driver: StorageDriver, blobs: BlobStore, tags: TagStore) -> None:
         self._driver = driver
         self._blobs = blobs
         self._tags = tags
-        self._readonly = readonly
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     async def _target(self, name: str, digest: Digest) -> Digest | None:
         return await read_link(self._driver, path_for(ManifestRevisionLinkPath(name, digest)))
@@ -52,7 +45,6 @@ class ManifestStore:
 
     async def put(self, name: str, content: bytes, digest: Digest) -> None:
         """Store already-validated manifest bytes and link the revision into the repository."""
-        self._check_writable()
         actual = Digest.of_bytes(content, digest.algorithm)
         if actual != digest:
             raise DigestMismatch(digest, actual)
@@ -61,7 +53,6 @@ class ManifestStore:
 
     async def delete(self, name: str, digest: Digest) -> None:
         """Remove the revision and every tag currently pointing at it (as Distribution does)."""
-        self._check_writable()
         if await self._target(name, digest) is None:
             raise ManifestUnknown(str(digest))
         for tag in await self._tags.lookup(name, digest):

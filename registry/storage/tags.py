@@ -8,7 +8,7 @@ from registry.digest import Digest
 from registry.reference import is_tag
 from registry.storage.catalog import paginate
 from registry.storage.driver import PathNotFoundError, StorageDriver
-from registry.storage.errors import ReadOnly, RepositoryUnknown, TagUnknown
+from registry.storage.errors import RepositoryUnknown, TagUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import (
     ManifestsPath,
@@ -24,13 +24,8 @@ from registry.storage.paths import (
 class TagStore:
     """Tag lookup, listing and (atomic) re-pointing for each repository."""
 
-    def __init__(self, driver: StorageDriver, *, readonly: bool = False) -> None:
+    def __init__(self, driver: StorageDriver) -> None:
         self._driver = driver
-        self._readonly = readonly
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     async def _require_repository(self, name: str) -> None:
         try:
@@ -55,7 +50,6 @@ class TagStore:
         the tag is never torn.  The current link is written before the index entry, so a crash
         in between leaves a fully usable tag rather than a tag directory without a link.
         """
-        self._check_writable()
         await write_link(self._driver, path_for(TagCurrentLinkPath(name, tag)), digest)
         await write_link(self._driver, path_for(TagIndexEntryLinkPath(name, tag, digest)), digest)
 
@@ -91,6 +85,5 @@ class TagStore:
 
     async def untag(self, name: str, tag: str) -> None:
         """Remove a tag with its index (TagUnknown if it does not exist)."""
-        self._check_writable()
         await self.resolve(name, tag)
         await delete_quietly(self._driver, path_for(TagPath(name, tag)))

@@ -7,7 +7,6 @@ import contextlib
 import time
 import uuid
 import weakref
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from registry.storage.errors import (
     BlobUploadUnknown,
     DigestMismatch,
     InvalidOffset,
-    ReadOnly,
     SizeMismatch,
 )
 from registry.storage.links import delete_quietly
@@ -36,6 +34,7 @@ from registry.storage.paths import (
 )
 from registry.storage.pump import HashingPump
 from registry.storage.threads import Offloader
+from svckit.cache import Cache
 
 # Distribution writes startedat with Go's time.RFC3339 layout in UTC.
 _STARTED_AT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -87,7 +86,6 @@ class UploadStore:
         blobs: BlobStore,
         offload: Offloader,
         *,
-        readonly: bool = False,
         max_blob_size: int | None = None,
         batch_size: int = 4 << 20,
         cache_size: int = 1024,
@@ -95,19 +93,14 @@ class UploadStore:
         self._driver = driver
         self._blobs = blobs
         self._offload = offload
-        self._readonly = readonly
         self._max_blob_size = max_blob_size
         self._batch_size = batch_size
-        self._cache_size = cache_size
-        self._hashes: OrderedDict[tuple[str, str], _HashState] = OrderedDict()
+        # Running hashers are only a shortcut: a missing one is rebuilt by re-reading the file.
+        self._hashes: Cache[tuple[str, str], _HashState] = Cache(ttl=None, max_entries=cache_size)
         # Serialises requests on one upload within this process; a lock lives while used.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-
-    def _check_writable(self) -> None:
-        if self._readonly:
-            raise ReadOnly()
 
     def _lock(self, name: str, upload_id: str) -> asyncio.Lock:
         key = (name, upload_id)
@@ -118,12 +111,10 @@ class UploadStore:
         return lock
 
     def _remember(self, name: str, upload_id: str, state: _HashState | None) -> None:
-        key = (name, upload_id)
-        self._hashes.pop(key, None)
-        if state is not None:
-            self._hashes[key] = state
-            while len(self._hashes) > self._cache_size:
-                self._hashes.popitem(last=False)
+        if state is None:
+            self._hashes.invalidate((name, upload_id))
+        else:
+            self._hashes.put((name, upload_id), state)
 
     @staticmethod
     def _check_id(upload_id: str) -> None:
@@ -134,7 +125,6 @@ class UploadStore:
 
     async def create(self, name: str) -> UploadState:
         """Start an upload session: write startedat and an empty data file."""
-        self._check_writable()
         upload_id = str(uuid.uuid4())
         started = datetime.now(UTC).replace(microsecond=0)
         await self._driver.put_content(
@@ -170,7 +160,9 @@ class UploadStore:
         durable: bool = False,
     ) -> int:
         """Append chunks at offset, hashing them; undo the whole chunk on any failure."""
-        cached = self._hashes.pop((name, upload_id), None)
+        # Taken out while the chunk is written: the hasher is fed as the data goes to disk.
+        cached = self._hashes.get((name, upload_id))
+        self._hashes.invalidate((name, upload_id))
         hasher = cached.hasher if cached is not None and cached.offset == offset else None
         backup = hasher.copy() if hasher is not None else None
         writer = await self._driver.writer(path_for(UploadDataPath(name, upload_id)), append=True)
@@ -219,13 +211,17 @@ class UploadStore:
         start: int | None = None,
     ) -> UploadState:
         """Append a chunk; `start` (from Content-Range) must equal the current offset."""
-        self._check_writable()
         async with self._lock(name, upload_id):
-            state = await self.status(name, upload_id)
-            if start is not None and start != state.offset:
-                raise InvalidOffset(state.offset, start)
+            state = await self._status_at(name, upload_id, start)
             size = await self._write(name, upload_id, state.offset, chunks)
             return UploadState(name, upload_id, size, state.started_at)
+
+    async def _status_at(self, name: str, upload_id: str, start: int | None) -> UploadState:
+        """The upload's state; InvalidOffset unless a chunk's `start` is where the upload is."""
+        state = await self.status(name, upload_id)
+        if start is not None and start != state.offset:
+            raise InvalidOffset(state.offset, start)
+        return state
 
     async def _digest_of(self, name: str, upload_id: str, size: int, algorithm: str) -> Digest:
         """Digest of the data file: from the cached hasher, else re-read from disk."""
@@ -251,16 +247,16 @@ class UploadStore:
         digest: Digest,
         chunks: AsyncIterator[bytes] | None = None,
         *,
+        start: int | None = None,
         size: int | None = None,
     ) -> BlobInfo:
-        """Append final chunks, verify digest and size, publish the blob and link it.
+        """Append final chunks (at `start`, if given), verify digest and size, publish and link.
 
         On DigestMismatch or SizeMismatch the upload is removed, as Distribution does
-        (blobUploadHandler cancels the upload when Commit fails).
+        (blobUploadHandler cancels the upload when Commit fails); on InvalidOffset it is kept.
         """
-        self._check_writable()
         async with self._lock(name, upload_id):
-            state = await self.status(name, upload_id)
+            state = await self._status_at(name, upload_id, start)
             total = await self._write(name, upload_id, state.offset, chunks, durable=True)
             if size is not None and size != total:
                 await self._remove(name, upload_id)
@@ -309,7 +305,6 @@ class UploadStore:
 
     async def cancel(self, name: str, upload_id: str) -> None:
         """Abort an upload and remove its files (BlobUploadUnknown if there is none)."""
-        self._check_writable()
         async with self._lock(name, upload_id):
             await self.status(name, upload_id)
             await self._remove(name, upload_id)
@@ -317,11 +312,8 @@ class UploadStore:
     async def purge(self, older_than_seconds: float, *, dry_run: bool = False) -> list[str]:
         """Remove uploads started longer ago than the threshold; return "name:id" of each.
 
-        In read-only mode nothing is removed (Distribution disables purging there too).  An
-        upload with an unreadable startedat is aged by its directory's modification time.
+        An upload with an unreadable startedat is aged by its directory's modification time.
         """
-        if self._readonly:
-            return []
         cutoff = time.time() - older_than_seconds
         purged: list[str] = []
         for name in await repositories_with(self._driver, UploadsPath):

@@ -102,7 +102,7 @@ async def test_lines_are_batched_and_hold_no_secrets(
     assert resp.status == 400
     # Nothing is written while the batch is open; one write carries all seven lines.
     assert stream.getvalue() == ""
-    await asyncio.sleep(httplog.FLUSH_INTERVAL * 3)
+    await asyncio.wait_for(httplog.BATCH.written(), timeout=10)
     assert stream.writes == 1
     lines = stream.getvalue().splitlines()
     assert len(lines) == 7

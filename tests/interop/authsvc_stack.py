@@ -8,11 +8,13 @@ in temporary directories. Test images are OCI layouts written by bench/ociimage.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -121,12 +123,24 @@ class Authsvc:
         """Everything the server logged so far (access log included)."""
         return self.log.read_text(errors="replace")
 
+    def wait_for_log_marker(self, timeout: float = 10.0) -> None:
+        """Request /healthz with a unique query and wait (with a deadline) for its log line."""
+        marker = f"flush={secrets.token_hex(8)}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz?{marker}", timeout=10):
+            pass
+        deadline = time.monotonic() + timeout
+        while marker not in self.log_text():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the access log did not show {marker} within {timeout} s")
+            time.sleep(0.05)
+
     def count_in_log(self, needle: str, *, more_than: int | None = None) -> int:
         """Occurrences of ``needle`` in the log. Access-log lines are written in batches at
-        least every 0.1 s (httplog/): without ``more_than`` wait for the batch in
-        flight to land; with it, wait up to 2 s for the count to exceed it."""
+        least every 0.1 s (httplog/): without ``more_than``, first wait until a marker request
+        is logged (batches land in order, so every earlier request's line is in); with it,
+        wait up to 2 s for the count to exceed it."""
         if more_than is None:
-            time.sleep(0.3)
+            self.wait_for_log_marker()
             return self.log_text().count(needle)
         deadline = time.monotonic() + 2.0
         while True:

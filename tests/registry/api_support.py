@@ -1,4 +1,7 @@
-"""Helpers for the registry API tests: an app factory fixture and push helpers over a client."""
+"""Helpers for the registry API tests: configs, push helpers and envelope checks.
+
+The client fixtures that use them (`client`, `make_client`) are in conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from registry.app import create_app
 from registry.config import Config, StorageConfig, UploadPurgingConfig
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -43,24 +44,6 @@ def registry_config(root: Path, **storage: Any) -> Config:
         uploadpurging=UploadPurgingConfig(enabled=False),
     )
     return Config(storage=replace(base, **storage))
-
-
-@pytest.fixture
-def make_client(aiohttp_client: Any, tmp_path: Path) -> ClientFactory:
-    """Factory: a client for create_app(config); defaults to a fresh tmp_path root."""
-
-    async def factory(config: Config | None = None, **storage: Any) -> Client:
-        cfg = config or registry_config(tmp_path / "root", **storage)
-        client: Client = await aiohttp_client(create_app(cfg))
-        return client
-
-    return factory
-
-
-@pytest.fixture
-async def client(make_client: ClientFactory) -> Client:
-    """A client for a registry with deletes enabled, over an empty root."""
-    return await make_client()
 
 
 async def push_blob(client: Client, name: str, data: bytes) -> str:

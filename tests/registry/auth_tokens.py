@@ -1,8 +1,8 @@
-"""Test support for registry auth: generated PKI, hand-built JWS tokens and the token battery.
+"""Test support for registry auth: generated keys and certificates, hand-built JWS tokens.
 
-Tokens are assembled by hand (not with PyJWT's encoder) so that the battery can produce what
-a correct signer never would: float times, an `aud` list, DER ECDSA signatures, `alg: none`,
-HMAC keyed with the public key, and so on.
+Tokens are assembled by hand (not with PyJWT's encoder) so that tests can produce what a
+correct signer never would: float times, an `aud` list, DER ECDSA signatures, `alg: none`,
+HMAC keyed with the public key, and so on.  The battery of such tokens is token_battery.py.
 """
 
 from __future__ import annotations
@@ -18,18 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from registry.auth import Access, AuthChallenge, TokenVerifier, required_access
 from registry.auth.libtrust import key_id
 
 ISSUER = "battery-issuer"
 SERVICE = "battery.registry"
 REALM = "https://auth.invalid/token"
 REPO = "battery/app"
+# What GET of a REPO resource requires.
+PULL = required_access("GET", REPO)
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 _CURVES: Mapping[str, ec.EllipticCurve] = {
@@ -234,410 +238,20 @@ class Pki:
         return path
 
 
-@dataclass(frozen=True)
-class Case:
-    """A battery entry: the Authorization value and the expected decision per endpoint.
-
-    `base` is `GET /v2/` (any valid token), `repo` is `GET /v2/REPO/tags/list` (needs pull).
-    """
-
-    name: str
-    authorization: str
-    base: bool
-    repo: bool
-    # False when no Bearer token is presented: the challenge then carries no error.
-    presented: bool = True
-
-    def expected_error(self, repo: bool) -> str:
-        """The challenge error of a refusal on /v2/ (repo=False) or tags/list (repo=True)."""
-        accepted = self.repo if repo else self.base
-        if accepted or not self.presented:
-            return ""
-        return "insufficient_scope" if self.base else "invalid_token"
-
-
-def _hdr(
-    alg: str, signer: Signer | None = None, *, kid: bool = True, x5c: bool = True
-) -> dict[str, Any]:
-    header: dict[str, Any] = {"typ": "JWT", "alg": alg}
-    if signer is not None and kid:
-        header["kid"] = signer.kid
-    if signer is not None and x5c:
-        header["x5c"] = signer.x5c
-    return header
-
-
-def _padded_token(header: Mapping[str, Any], body: Mapping[str, Any], key: PrivateKey) -> str:
-    """A token whose header and claims segments keep their '=' padding (Go accepts it)."""
-    segments = []
-    for part in (header, body):
-        text = json.dumps(part).encode()
-        while len(text) % 3 == 0:  # make sure there is padding to keep
-            text += b" "
-        segments.append(base64.urlsafe_b64encode(text).decode())
-    signing_input = ".".join(segments).encode()
-    return f"{signing_input.decode()}.{b64url(sign(key, str(header['alg']), signing_input))}"
-
-
 def bearer(token: str) -> str:
     """An Authorization header value for a token."""
     return f"Bearer {token}"
 
 
-def battery(pki: Pki, now: int) -> list[Case]:
-    """The good and bad tokens, each with the decision Distribution 2.8 reaches."""
-    good = claims(now)
-    es, rs = pki.es256, pki.rs256
-    ok = make_token(_hdr("ES256", es), good, es.key)
-    tampered = ok.split(".")
-    tampered[1] = b64url(json.dumps(claims(now, sub="mallory")).encode())
-    star = claims(now, access=[{"type": "repository", "name": REPO, "actions": ["*"]}])
-    plugin = claims(
-        now,
-        access=[{"type": "repository", "class": "plugin", "name": REPO, "actions": ["pull"]}],
-    )
-    float_exp = json.dumps(claims(now)).replace(f'"exp": {now + 300}', f'"exp": {now + 300}.0')
-    sci_exp = json.dumps(claims(now)).replace(f'"exp": {now + 300}', '"exp": 9.9e9')
-    issued_chain = [*pki.issued.x5c, *pki.ca.x5c]
-    padded = _padded_token(_hdr("ES256", es, x5c=False), good, es.key)
-    cases = [
-        # Accepted: both key types, every lookup, rotation, leeway, wildcard.
-        Case("es256 kid+x5c", bearer(ok), True, True),
-        Case("rs256 kid+x5c", bearer(make_token(_hdr("RS256", rs), good, rs.key)), True, True),
-        Case(
-            "es256 kid only",
-            bearer(make_token(_hdr("ES256", es, x5c=False), good, es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "rs256 kid only",
-            bearer(make_token(_hdr("RS256", rs, x5c=False), good, rs.key)),
-            True,
-            True,
-        ),
-        Case(
-            "es256 x5c only",
-            bearer(make_token(_hdr("ES256", es, kid=False), good, es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "es384 kid",
-            bearer(make_token(_hdr("ES384", pki.es384), good, pki.es384.key)),
-            True,
-            True,
-        ),
-        Case(
-            "es512 kid",
-            bearer(make_token(_hdr("ES512", pki.es512), good, pki.es512.key)),
-            True,
-            True,
-        ),
-        Case("rs512 kid", bearer(make_token(_hdr("RS512", rs), good, rs.key)), True, True),
-        Case(
-            "x5c leaf issued by bundle CA",
-            bearer(make_token({"alg": "ES256", "x5c": issued_chain}, good, pki.issued.key)),
-            True,
-            True,
-        ),
-        Case(
-            "x5c leaf alone, CA in bundle",
-            bearer(make_token({"alg": "ES256", "x5c": pki.issued.x5c}, good, pki.issued.key)),
-            True,
-            True,
-        ),
-        Case(
-            "jwk equal to bundle key",
-            bearer(make_token({"alg": "ES256", "jwk": es.jwk()}, good, es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "jwk rsa equal to bundle key",
-            bearer(make_token({"alg": "RS256", "jwk": rs.jwk()}, good, rs.key)),
-            True,
-            True,
-        ),
-        Case(
-            "jwk with x5c to bundle CA",
-            bearer(
-                make_token(
-                    {"alg": "ES256", "jwk": {**pki.issued.jwk(), "x5c": issued_chain}},
-                    good,
-                    pki.issued.key,
-                )
-            ),
-            True,
-            True,
-        ),
-        Case(
-            "expired cert, kid only",
-            bearer(make_token(_hdr("ES256", pki.expired, x5c=False), good, pki.expired.key)),
-            True,
-            True,
-        ),
-        Case(
-            "exp within leeway",
-            bearer(make_token(_hdr("ES256", es), claims(now, exp=now - 20), es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "nbf within leeway",
-            bearer(make_token(_hdr("ES256", es), claims(now, nbf=now + 20), es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "no nbf",
-            bearer(make_token(_hdr("ES256", es), claims(now, nbf=None), es.key)),
-            True,
-            True,
-        ),
-        Case("wildcard action", bearer(make_token(_hdr("ES256", es), star, es.key)), True, True),
-        Case(
-            "resource class ignored",
-            bearer(make_token(_hdr("ES256", es), plugin, es.key)),
-            True,
-            True,
-        ),
-        Case("lowercase bearer scheme", f"bearer {ok}", True, True),
-        Case("upper-case BEARER scheme", f"BEARER {ok}", True, True),
-        Case("padded base64url segments", bearer(padded), True, True),
-        Case(
-            "no iat",
-            bearer(make_token(_hdr("ES256", es), claims(now, iat=None), es.key)),
-            True,
-            True,
-        ),
-        Case(
-            "null sub",
-            bearer(make_token(_hdr("ES256", es), {**good, "sub": None}, es.key)),
-            True,
-            True,
-        ),
-        # Valid tokens that do not grant pull on REPO: accepted on /v2/ only.
-        Case(
-            "missing access",
-            bearer(make_token(_hdr("ES256", es), claims(now, access=None), es.key)),
-            True,
-            False,
-        ),
-        Case(
-            "empty access",
-            bearer(make_token(_hdr("ES256", es), claims(now, access=[]), es.key)),
-            True,
-            False,
-        ),
-        Case(
-            "access to another repository",
-            bearer(
-                make_token(
-                    _hdr("ES256", es),
-                    claims(
-                        now,
-                        access=[{"type": "repository", "name": "other/app", "actions": ["pull"]}],
-                    ),
-                    es.key,
-                )
-            ),
-            True,
-            False,
-        ),
-        Case(
-            "push only",
-            bearer(
-                make_token(
-                    _hdr("ES256", es),
-                    claims(now, access=[{"type": "repository", "name": REPO, "actions": ["push"]}]),
-                    es.key,
-                )
-            ),
-            True,
-            False,
-        ),
-        # Rejected everywhere.
-        Case(
-            "wrong kid",
-            bearer(make_token(_hdr("ES256", pki.stranger, x5c=False), good, pki.stranger.key)),
-            False,
-            False,
-        ),
-        Case(
-            "kid of trusted key, signed by another",
-            bearer(make_token({"alg": "ES256", "kid": es.kid}, good, pki.stranger.key)),
-            False,
-            False,
-        ),
-        Case(
-            "untrusted x5c",
-            bearer(make_token(_hdr("ES256", pki.stranger, kid=False), good, pki.stranger.key)),
-            False,
-            False,
-        ),
-        Case(
-            "untrusted x5c with trusted kid",
-            bearer(
-                make_token({"alg": "ES256", "kid": es.kid, "x5c": pki.stranger.x5c}, good, es.key)
-            ),
-            False,
-            False,
-        ),
-        Case(
-            "x5c leaf issued by a non-CA bundle cert",
-            bearer(
-                make_token(
-                    {"alg": "ES256", "x5c": [*pki.by_leaf.x5c, *es.x5c]}, good, pki.by_leaf.key
-                )
-            ),
-            False,
-            False,
-        ),
-        Case(
-            "expired cert in x5c",
-            bearer(make_token(_hdr("ES256", pki.expired), good, pki.expired.key)),
-            False,
-            False,
-        ),
-        Case(
-            "untrusted jwk",
-            bearer(make_token({"alg": "ES256", "jwk": pki.stranger.jwk()}, good, pki.stranger.key)),
-            False,
-            False,
-        ),
-        Case("no key reference", bearer(make_token({"alg": "ES256"}, good, es.key)), False, False),
-        Case(
-            "ES384 with P-256 key",
-            bearer(make_token(_hdr("ES384", es), good, es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "ES256 with RSA key",
-            bearer(make_token(_hdr("ES256", rs), good, rs.key, sign_alg="RS256")),
-            False,
-            False,
-        ),
-        Case(
-            "RS256 with EC key",
-            bearer(make_token(_hdr("RS256", es), good, es.key, sign_alg="ES256")),
-            False,
-            False,
-        ),
-        Case(
-            "PS256 with RSA key", bearer(make_token(_hdr("PS256", rs), good, rs.key)), False, False
-        ),
-        Case(
-            "alg none, empty signature",
-            bearer(make_token(_hdr("none", es), good, None)),
-            False,
-            False,
-        ),
-        Case(
-            "alg none, ES256 signature",
-            bearer(make_token(_hdr("none", es), good, es.key, sign_alg="ES256")),
-            False,
-            False,
-        ),
-        Case(
-            "HS256 keyed with public key PEM",
-            bearer(make_token(_hdr("HS256", es), good, None, hmac_secret=es.public_pem())),
-            False,
-            False,
-        ),
-        Case(
-            "HS256 keyed with RSA public key PEM",
-            bearer(make_token(_hdr("HS256", rs), good, None, hmac_secret=rs.public_pem())),
-            False,
-            False,
-        ),
-        Case(
-            "DER-encoded ES256 signature",
-            bearer(make_token(_hdr("ES256", es), good, es.key, der=True)),
-            False,
-            False,
-        ),
-        Case(
-            "aud as array",
-            bearer(make_token(_hdr("ES256", es), claims(now, aud=[SERVICE]), es.key)),
-            False,
-            False,
-        ),
-        Case("float exp", bearer(make_token(_hdr("ES256", es), float_exp, es.key)), False, False),
-        Case("exponent exp", bearer(make_token(_hdr("ES256", es), sci_exp, es.key)), False, False),
-        Case(
-            "float iat",
-            bearer(make_token(_hdr("ES256", es), claims(now, iat=now + 0.5), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "string exp",
-            bearer(make_token(_hdr("ES256", es), claims(now, exp=str(now + 300)), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "exp beyond leeway",
-            bearer(make_token(_hdr("ES256", es), claims(now, exp=now - 120), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "nbf beyond leeway",
-            bearer(make_token(_hdr("ES256", es), claims(now, nbf=now + 120), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "no exp",
-            bearer(make_token(_hdr("ES256", es), claims(now, exp=None), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "wrong iss",
-            bearer(make_token(_hdr("ES256", es), claims(now, iss="evil"), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "wrong aud",
-            bearer(make_token(_hdr("ES256", es), claims(now, aud="other"), es.key)),
-            False,
-            False,
-        ),
-        Case("tampered claims", bearer(".".join(tampered)), False, False),
-        Case(
-            "float nbf",
-            bearer(make_token(_hdr("ES256", es), claims(now, nbf=now - 0.5), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "exp beyond int64",
-            bearer(make_token(_hdr("ES256", es), claims(now, exp=2**64), es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "kid not a string",
-            bearer(make_token({"alg": "ES256", "kid": 7}, good, es.key)),
-            False,
-            False,
-        ),
-        Case(
-            "x5c with a junk certificate",
-            bearer(make_token({"alg": "ES256", "x5c": [*es.x5c, "AAAA"]}, good, es.key)),
-            False,
-            False,
-        ),
-        Case("empty bearer token", "Bearer ", False, False, presented=False),
-        Case("two parts", bearer(".".join(ok.split(".")[:2])), False, False),
-        Case("garbage", bearer("not-a-token"), False, False),
-        Case("basic scheme", "Basic YWxpY2U6c2VjcmV0", False, False, presented=False),
-        Case("double space", f"Bearer  {ok}", False, False, presented=False),
-        Case("no authorization", "", False, False, presented=False),
-    ]
-    return cases
+def es256_token(pki: Pki, now: int, **overrides: object) -> str:
+    """A token signed by the trusted ES256 key of pki, header with kid and x5c."""
+    es = pki.es256
+    header = {"typ": "JWT", "alg": "ES256", "kid": es.kid, "x5c": es.x5c}
+    return make_token(header, claims(now, **overrides), es.key)
+
+
+def refusal(verifier: TokenVerifier, authorization: str | None, needed: list[Access]) -> str:
+    """The challenge error of a refused request ("" when no error parameter)."""
+    with pytest.raises(AuthChallenge) as info:
+        verifier.authorize(authorization, needed)
+    return info.value.error or ""

@@ -22,14 +22,11 @@ from tests.registry.api_support import (
     Client,
     ClientFactory,
     error_codes,
-    make_client,
     push_blob,
     push_image,
     registry_config,
     sha256,
 )
-
-__all__ = ["make_client"]
 
 REALM, SERVICE, ISSUER = "http://auth.test/token", "registry.test", "authsvc-test"
 

@@ -13,16 +13,12 @@ from tests.registry.api_support import (
     OCI_INDEX,
     OCI_MANIFEST,
     Client,
-    client,
     error_codes,
-    make_client,
     push_blob,
     push_image,
     put_manifest,
     sha256,
 )
-
-__all__ = ["client", "make_client"]
 
 
 async def push_tags(client: Client, name: str, tags: list[str]) -> None:

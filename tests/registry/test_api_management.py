@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 
 import pytest
 
+from registry.appkeys import STORAGE, UPLOAD_PURGER
 from registry.config import UploadPurgingConfig
+from registry.storage.paths import UploadStartedAtPath, path_for
 from tests.registry.api_support import (
     Client,
     ClientFactory,
-    client,
     error_codes,
-    make_client,
     push_image,
     put_manifest,
     registry_config,
     sha256,
 )
-
-__all__ = ["client", "make_client"]
 
 
 async def test_delete_manifest_by_digest_removes_its_tags(client: Client) -> None:
@@ -109,35 +106,51 @@ async def test_read_only_mode(make_client: ClientFactory, tmp_path: Path) -> Non
         assert await error_codes(resp) == ["UNSUPPORTED"]
 
 
+async def backdate_upload(client: Client, location: str) -> None:
+    """Make an upload look as if it started in 2001 (Distribution's startedat format)."""
+    name, upload_id = location.removeprefix("/v2/").split("/blobs/uploads/")
+    path = path_for(UploadStartedAtPath(name, upload_id))
+    await client.app[STORAGE].driver.put_content(path, b"2001-02-03T04:05:06Z")
+
+
+async def next_purge(client: Client) -> None:
+    """Wait until a purge pass that starts from now on has finished (with a deadline)."""
+    await asyncio.wait_for(client.app[UPLOAD_PURGER].wait_for_pass(), timeout=30)
+
+
 async def test_upload_purger_removes_stale_uploads(
     make_client: ClientFactory, tmp_path: Path
 ) -> None:
-    purging = UploadPurgingConfig(enabled=True, age=0.5, interval=0.2, dryrun=False)
+    purging = UploadPurgingConfig(enabled=True, age=3600, interval=0.05, dryrun=False)
     client = await make_client(registry_config(tmp_path / "root", uploadpurging=purging))
-    location = (await client.post("/v2/repo/blobs/uploads/")).headers["Location"]
-    assert (await client.get(location)).status == 204
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if (await client.get(location)).status == 404:
-            break
-        await asyncio.sleep(0.2)
-    resp = await client.get(location)
+    stale = (await client.post("/v2/repo/blobs/uploads/")).headers["Location"]
+    fresh = (await client.post("/v2/repo/blobs/uploads/")).headers["Location"]
+    await backdate_upload(client, stale)
+    await next_purge(client)
+    resp = await client.get(stale)
     assert resp.status == 404
     assert await error_codes(resp) == ["BLOB_UPLOAD_UNKNOWN"]
+    assert (await client.get(fresh)).status == 204
 
 
 async def test_upload_purger_dry_run_keeps_uploads(
     make_client: ClientFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="registry.app")
-    purging = UploadPurgingConfig(enabled=True, age=0.1, interval=0.1, dryrun=True)
+    caplog.set_level(logging.INFO, logger="registry.purger")
+    purging = UploadPurgingConfig(enabled=True, age=3600, interval=0.05, dryrun=True)
     client = await make_client(registry_config(tmp_path / "root", uploadpurging=purging))
     location = (await client.post("/v2/repo/blobs/uploads/")).headers["Location"]
-    deadline = time.monotonic() + 20
-    while "would purge 1 stale upload" not in caplog.text and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    await backdate_upload(client, location)
+    await next_purge(client)
     assert "would purge 1 stale upload" in caplog.text
     assert (await client.get(location)).status == 204
+
+
+async def test_no_purger_when_read_only(make_client: ClientFactory, tmp_path: Path) -> None:
+    purging = UploadPurgingConfig(enabled=True, age=3600, interval=0.05)
+    config = registry_config(tmp_path / "root", uploadpurging=purging, readonly=True)
+    client = await make_client(config)
+    assert UPLOAD_PURGER not in client.app
 
 
 async def test_internal_errors_are_unknown_500_and_logged(

@@ -10,14 +10,10 @@ from tests.registry.api_support import (
     OCI_INDEX,
     OCI_MANIFEST,
     Client,
-    client,
     error_codes,
-    make_client,
     push_image,
     sha256,
 )
-
-__all__ = ["client", "make_client"]
 
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.auth.access import (
-    Access,
-    Principal,
-    grants_from_claim,
-    required_access,
-    scope_param,
-)
+from registry.auth.access import Access, Principal, grants_from_claim, required_access, scope_param
 
 REPO = "library/app"
 
@@ -90,9 +84,5 @@ def test_principal_allows(access: Access, allowed: bool) -> None:
     assert principal.allows(access) is allowed
 
 
-def test_principal_allows_all() -> None:
-    principal = Principal(subject="alice", access=GRANTS)
-    assert principal.allows_all(required_access("PUT", REPO))
-    assert not principal.allows_all(required_access("DELETE", REPO))
-    assert Principal(subject="").allows_all([])
+def test_principal_without_grants_allows_nothing() -> None:
     assert not Principal(subject="").allows(Access("repository", REPO, "pull"))

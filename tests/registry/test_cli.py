@@ -21,15 +21,12 @@ from cryptography.x509.oid import NameOID
 from registry.cli import main
 from tests.registry.api_support import (
     ClientFactory,
-    make_client,
     push_blob,
     push_image,
     registry_config,
     sha256,
 )
 from tests.support import free_port, wait_for_port
-
-__all__ = ["make_client"]
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
 

@@ -25,7 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_without_file_follow_the_contract() -> None:
+def test_defaults_without_file_are_the_documented_ones() -> None:
     config = load_config(None, {})
     assert config.http.addr == "127.0.0.1:5000"
     assert (config.http.host, config.http.port) == ("127.0.0.1", 5000)
@@ -247,3 +247,23 @@ def test_max_blob_size_extension(tmp_path: Path) -> None:
     assert config.storage.max_blob_size == 1024
     unlimited = load_config(None, {"REGISTRY_STORAGE_MAXBLOBSIZE": "0"})
     assert unlimited.storage.max_blob_size is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "enabled"),
+    [("", False), ("t", True), ("F", False), ("yes", True), ("off", False), ("TRUE", True)],
+)
+def test_booleans_read_like_authsvc(raw: str, enabled: bool) -> None:
+    config = load_config(None, {"REGISTRY_STORAGE_DELETE_ENABLED": raw})
+    assert config.storage.delete_enabled is enabled
+
+
+def test_durations_accept_days() -> None:
+    config = load_config(None, {"REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE": "2d"})
+    assert config.storage.uploadpurging.age == 2 * 86400
+
+
+@pytest.mark.parametrize("addr", ["::1:5000", "[::1:5000", "host:port", ""])
+def test_parse_addr_rejects(addr: str) -> None:
+    with pytest.raises(ConfigError, match=r"^http\.addr: "):
+        parse_addr(addr)

@@ -10,7 +10,6 @@ from registry.digest import (
     Digest,
     UnsupportedAlgorithmError,
     new_hasher,
-    supported_algorithms,
 )
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -88,10 +87,6 @@ def test_incremental_hasher_equals_one_shot() -> None:
 def test_new_hasher_rejects_unknown() -> None:
     with pytest.raises(UnsupportedAlgorithmError):
         new_hasher("md5")
-
-
-def test_supported_algorithms_canonical_first() -> None:
-    assert supported_algorithms() == ("sha256", "sha512")
 
 
 def test_digests_are_hashable_values() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -72,13 +71,6 @@ class World:
     m4: Digest
     c4: Digest
     l5: Digest
-
-
-@pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    st = Storage(tmp_path)
-    yield st
-    await st.aclose()
 
 
 @pytest.fixture

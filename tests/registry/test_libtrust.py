@@ -1,4 +1,4 @@
-"""The registry's libtrust key ID against the fixed vector of the token issue."""
+"""The registry's libtrust key ID (docker/libtrust `keyIDFromCryptoKey`) against fixed vectors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from registry.auth.libtrust import key_id
 
-# issue 3: the P-256 key whose private value is 1 (its public key is the curve generator).
+# The P-256 key whose private value is 1: its public key is the curve's generator point, so
+# anyone can rebuild this vector without a key file; authsvc's key IDs are tested against it too.
 VECTOR_ID = "LTJF:F6YM:5CJS:INX2:7DGN:CBAJ:QG4J:5ZFN:NOP6:TYVC:W7TR:VLFS"
 ID_RE = re.compile(r"(?:[A-Z2-7]{4}:){11}[A-Z2-7]{4}")
 

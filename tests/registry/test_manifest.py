@@ -47,7 +47,6 @@ def encode(doc: Any) -> bytes:
 def test_oci_manifest() -> None:
     manifest = parse_manifest(encode(oci_manifest()), OCI_MANIFEST)
     assert manifest.media_type == OCI_MANIFEST
-    assert not manifest.is_index
     assert [d.digest for d in manifest.blob_references()] == [Digest.parse(D1), Digest.parse(D2)]
     assert manifest.manifest_references() == []
     assert manifest.subject is None
@@ -71,7 +70,6 @@ def test_indexes(media_type: str) -> None:
         ],
     }
     manifest = parse_manifest(encode(doc), media_type)
-    assert manifest.is_index
     assert [d.digest for d in manifest.manifest_references()] == [
         Digest.parse(D1),
         Digest.parse(D2),

@@ -1,5 +1,6 @@
 """A chunked upload survives a registry crash: `registry serve` is killed mid-PATCH and a new
-process resumes the upload from the Range it reports (spec "Chunked Upload", issue 4)."""
+process resumes the upload from the Range it reports (spec "Chunked Upload": an upload is
+resumable, so its state lives on disk, not in the process)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Storage compatibility through real processes and a real client (issue 4, "Storage").
+"""Storage compatibility through real processes and a real client: either registry serves
+the tree the other wrote, since ours lays it out as Distribution's filesystem driver does.
 
 Distribution 2.8 (Debian's `docker-registry`) and our `registry serve` take turns over one
 storage root: whatever `skopeo copy` pushed into one is pulled back byte for byte from the

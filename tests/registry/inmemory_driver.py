@@ -1,6 +1,7 @@
-"""An in-memory StorageDriver (like Distribution's inmemory driver) for tests.
+"""An in-memory StorageDriver (like Distribution's inmemory driver), a test double.
 
-The contract suite runs against it and the filesystem driver alike.
+The driver contract suite and the store tests run against it and the filesystem driver alike,
+which keeps the stores honest about using only the StorageDriver protocol.
 
 Directories are implicit: a path is a directory while some file lies below it.
 """

@@ -26,13 +26,12 @@ from tests.registry.auth_tokens import (
     REALM,
     REPO,
     SERVICE,
-    Case,
     Pki,
-    battery,
     bearer,
     claims,
     make_token,
 )
+from tests.registry.token_battery import Case, battery
 from tests.support import free_port, require_tool, wait_for_port
 
 pytestmark = pytest.mark.interop
