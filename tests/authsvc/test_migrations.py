@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,20 @@ def _revision(url: str) -> str | None:
     return run_sync(main)
 
 
-def _check(url: str) -> None:
-    # command.check runs env.py, which calls asyncio.run: keep it off the test's thread.
+def _alembic(fn: Callable[..., None], url: str, *args: str) -> None:
+    # Alembic commands run env.py, which calls asyncio.run: keep them off the test's thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(command.check, db.alembic_config(url)).result()
+        pool.submit(fn, db.alembic_config(url), *args).result()
+
+
+def _check(url: str) -> None:
+    _alembic(command.check, url)
+
+
+def _downgrade(url: str, revision: str) -> None:
+    # Only tests go down: production has `authsvc db upgrade` and nothing else (alembic is the
+    # one path for schema changes, and a downgrade would drop tables with data).
+    _alembic(command.downgrade, url, revision)
 
 
 def test_one_linear_history() -> None:
@@ -74,11 +85,11 @@ def test_upgrade_downgrade_upgrade_and_no_drift(
     assert {t.name for t in Base.metadata.sorted_tables} == TABLES
     _check(empty_db_url)
 
-    db.downgrade(empty_db_url, "0001")
+    _downgrade(empty_db_url, "0001")
     assert _revision(empty_db_url) == "0001"
     assert "refresh_tokens" not in _tables(empty_db_url)
 
-    db.downgrade(empty_db_url, "base")
+    _downgrade(empty_db_url, "base")
     assert _revision(empty_db_url) is None
     assert _tables(empty_db_url) & TABLES == set()
 
