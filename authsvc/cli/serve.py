@@ -14,8 +14,9 @@ log = logging.getLogger("authsvc")
 def new_event_loop() -> tuple[asyncio.AbstractEventLoop, str]:
     """uvloop where it is installed (a dependency on CPython/POSIX), else asyncio's own loop.
 
-    uvloop's faster transports are worth about a tenth of the cost of a refresh grant (issue 5
-    T1); nothing in authsvc depends on which loop runs it.
+    The event loop's transport code is a visible part of the CPU cost of every token request
+    (bench/README.md, "What bounds the figures"), and uvloop's is faster; nothing in authsvc
+    depends on which loop runs it.
     """
     try:
         import uvloop

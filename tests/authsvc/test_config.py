@@ -22,7 +22,7 @@ from authsvc.config import (
 )
 
 
-def test_defaults_follow_the_contract() -> None:
+def test_defaults_are_the_documented_ones() -> None:
     config = load_config(None, {})
     assert config == Config()
     assert (config.server.host, config.server.port) == ("127.0.0.1", 5001)
