@@ -48,8 +48,13 @@ class DatabaseConfig:
     def redacted_url(self) -> str:
         """The URL with any password replaced by ``***``, fit for logs."""
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        return make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            # Where a password would be in text that does not parse is anyone's guess.
+            return "(not a valid URL)"
 
 
 @dataclass(frozen=True, slots=True)

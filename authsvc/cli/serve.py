@@ -38,6 +38,7 @@ def serve(args: argparse.Namespace) -> int:
 
     import httplog
     from authsvc.app import create_app
+    from authsvc.db import DatabaseUrlError
     from authsvc.keys import KeyLoadError, load_signing_material
 
     config = get_config(args)
@@ -70,6 +71,9 @@ def serve(args: argparse.Namespace) -> int:
             access_log=logging.getLogger(httplog.LOGGER_NAME) if config.server.access_log else None,
             loop=loop,
         )
+    except DatabaseUrlError as exc:
+        # Raised while the app starts (its db_ctx creates the engine), before it listens.
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:

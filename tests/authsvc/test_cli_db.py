@@ -39,6 +39,7 @@ def test_upgrade_and_current(make_cli: MakeCli, empty_db_url: str) -> None:
         ("not a url", ("db", "upgrade"), "database.url is not usable: Could not parse"),
         ("mysql://u@h/db", ("group", "list"), "database.url is not usable: No module named"),
         ("file-as-dir", ("user", "list"), "database.url is not usable: cannot create the dir"),
+        ("file-as-dir", ("db", "upgrade"), "database.url is not usable: cannot create the dir"),
     ],
 )
 def test_database_problems_are_one_line_errors(

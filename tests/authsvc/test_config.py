@@ -209,6 +209,7 @@ def test_database_password_never_appears_in_reprs() -> None:
     assert "hunter2" not in str(config.database)
     assert config.database.redacted_url == "postgresql+asyncpg://u:***@h/db"
     assert "hunter2" in config.database.url  # still usable
+    assert DatabaseConfig(url="not a url:hunter2@").redacted_url == "(not a valid URL)"
 
 
 @pytest.mark.parametrize(
