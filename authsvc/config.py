@@ -1,4 +1,12 @@
-"""authsvc settings: a frozen dataclass tree from YAML plus ``AUTHSVC_*`` env overrides."""
+"""authsvc settings: a frozen dataclass tree from YAML plus ``AUTHSVC_*`` env overrides.
+
+Every setting is one line of ``_SETTINGS``: its dotted YAML path, its environment variable (which
+wins over the file, as Distribution's ``REGISTRY_*`` variables do) and the converter that
+validates it. The first part of the path is the section, a field of ``Config``; the last part is
+the section's field, unless the line names the fields itself (``server.listen`` fills ``host`` and
+``port`` from one ``host:port`` value). Adding a setting is one table line and one dataclass
+field; tests/authsvc/test_config.py checks that the two agree.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,11 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
+
+from svckit.settings import SettingError, parse_bool, parse_duration, parse_hostport
 
 
 class ConfigError(ValueError):
@@ -38,8 +48,13 @@ class DatabaseConfig:
     def redacted_url(self) -> str:
         """The URL with any password replaced by ``***``, fit for logs."""
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
 
-        return make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            # Where a password would be in text that does not parse is anyone's guess.
+            return "(not a valid URL)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +85,17 @@ class PasswordConfig:
     verify_threads: int = 2
 
 
+# The identity backends this build can ask; AUTHSVC_AUTHENTICATORS lists some of them in order.
+KNOWN_AUTHENTICATORS = ("local",)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """Who may log in: the identity backends (``local`` is the user table), asked in order."""
+
+    authenticators: tuple[str, ...] = ("local",)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The whole authsvc configuration."""
@@ -78,10 +104,15 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     token: TokenConfig = field(default_factory=TokenConfig)
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
 
 
 def normalize_database_url(url: str) -> str:
-    """Map plain ``sqlite://`` and ``postgresql://`` URLs to their async drivers (CONTRACT)."""
+    """Map plain ``sqlite://`` and ``postgresql://`` URLs to their async drivers.
+
+    Operators write the URLs that psql and sqlite3 documentation show; SQLAlchemy's asyncio
+    extension needs the async DBAPI named in the scheme (aiosqlite, asyncpg).
+    """
     for plain, driver in (
         ("sqlite://", "sqlite+aiosqlite://"),
         ("postgresql://", "postgresql+asyncpg://"),
@@ -92,77 +123,121 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _parse_listen(value: str, path: str) -> tuple[str, int]:
-    host, sep, port_s = value.rpartition(":")
-    if not sep or not port_s.isdigit():
-        raise ConfigError(f"{path}: expected host:port, got {value!r}")
-    port = int(port_s)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"{path}: port {port} is out of range")
-    return host.strip("[]") or "0.0.0.0", port
+# A converter takes the raw value (a YAML scalar or list, or an environment string) and the name
+# to put in error messages (the dotted path or the variable), and returns the field's value.
+Converter = Callable[[object, str], object]
 
 
-def _as_int(value: object, path: str, minimum: int | None = None) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{path}: expected an integer, got {value!r}")
-    try:
-        result = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise ConfigError(f"{path}: expected an integer, got {value!r}") from None
-    if minimum is not None and result < minimum:
-        raise ConfigError(f"{path}: must be at least {minimum}, got {result}")
-    return result
+def _integer(minimum: int) -> Converter:
+    def convert(value: object, name: str) -> int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        try:
+            result = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+        if result < minimum:
+            raise ConfigError(f"{name}: must be at least {minimum}, got {result}")
+        return result
+
+    return convert
 
 
-def _as_bool(value: object, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{path}: expected a boolean, got {value!r}")
+def _seconds(minimum: int) -> Converter:
+    """Whole seconds, written as a number or a Go duration (``300``, ``5m``, ``90d``)."""
+
+    def convert(value: object, name: str) -> int:
+        seconds = parse_duration(value, name, allow_zero=True)
+        if seconds != int(seconds):
+            raise ConfigError(f"{name}: must be a whole number of seconds, got {value!r}")
+        if seconds < minimum:
+            raise ConfigError(f"{name}: must be at least {minimum} seconds, got {value!r}")
+        return int(seconds)
+
+    return convert
 
 
-def _as_services(value: object, path: str) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else str(value).split(",")
-    services = tuple(str(s).strip() for s in items if str(s).strip())
-    if not services:
-        raise ConfigError(f"{path}: at least one service name is required")
-    return services
-
-
-def _as_str(value: object, path: str) -> str:
+def _text(value: object, name: str) -> str:
     if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
-        raise ConfigError(f"{path}: expected a non-empty string")
+        raise ConfigError(f"{name}: expected a non-empty string")
     return str(value)
 
 
-# Each setting: dotted YAML path -> (environment variable, converter). The environment wins.
-_Converter = Callable[[object, str], object]
-_SETTINGS: dict[str, tuple[str, _Converter]] = {
-    "server.listen": ("AUTHSVC_LISTEN", lambda v, p: _parse_listen(str(v), p)),
-    "server.realm": ("AUTHSVC_REALM", _as_str),
-    "server.access_log": ("AUTHSVC_ACCESS_LOG", _as_bool),
-    "database.url": ("AUTHSVC_DATABASE_URL", lambda v, p: normalize_database_url(_as_str(v, p))),
-    "database.pool_size": ("AUTHSVC_DATABASE_POOL_SIZE", lambda v, p: _as_int(v, p, 1)),
-    "database.echo": ("AUTHSVC_DATABASE_ECHO", _as_bool),
-    "token.issuer": ("AUTHSVC_ISSUER", _as_str),
-    "token.service": ("AUTHSVC_SERVICE", _as_services),
-    "token.ttl": ("AUTHSVC_TOKEN_TTL", lambda v, p: _as_int(v, p, 60)),
-    "token.refresh_ttl": ("AUTHSVC_REFRESH_TOKEN_TTL", lambda v, p: _as_int(v, p, 60)),
-    "token.signing_key": ("AUTHSVC_SIGNING_KEY", lambda v, p: Path(_as_str(v, p))),
-    "token.signing_cert": ("AUTHSVC_SIGNING_CERT", lambda v, p: Path(_as_str(v, p))),
-    "passwords.argon2_memory_cost": ("AUTHSVC_ARGON2_MEMORY_COST", lambda v, p: _as_int(v, p, 8)),
-    "passwords.argon2_time_cost": ("AUTHSVC_ARGON2_TIME_COST", lambda v, p: _as_int(v, p, 1)),
-    "passwords.argon2_parallelism": ("AUTHSVC_ARGON2_PARALLELISM", lambda v, p: _as_int(v, p, 1)),
-    "passwords.credential_cache_ttl": (
-        "AUTHSVC_CREDENTIAL_CACHE_TTL",
-        lambda v, p: _as_int(v, p, 0),
-    ),
-    "passwords.verify_threads": ("AUTHSVC_VERIFY_THREADS", lambda v, p: _as_int(v, p, 1)),
+def _path(value: object, name: str) -> Path:
+    return Path(_text(value, name))
+
+
+def _database_url(value: object, name: str) -> str:
+    return normalize_database_url(_text(value, name))
+
+
+def _names(value: object) -> list[str]:
+    """A YAML list or a comma-separated string, with blanks and empty items dropped."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _services(value: object, name: str) -> tuple[str, ...]:
+    services = tuple(_names(value))
+    if not services:
+        raise ConfigError(f"{name}: at least one service name is required")
+    return services
+
+
+def _authenticators(value: object, name: str) -> tuple[str, ...]:
+    # Order matters (the first backend that knows the user decides), so a repeat is a mistake
+    # rather than something to fold away.
+    chosen: list[str] = []
+    for item in _names(value):
+        if item not in KNOWN_AUTHENTICATORS:
+            known = ", ".join(KNOWN_AUTHENTICATORS)
+            raise ConfigError(f"{name}: unknown authenticator {item!r} (known: {known})")
+        if item in chosen:
+            raise ConfigError(f"{name}: authenticator {item!r} is listed twice")
+        chosen.append(item)
+    if not chosen:
+        raise ConfigError(f"{name}: at least one authenticator is required")
+    return tuple(chosen)
+
+
+class Setting(NamedTuple):
+    """One setting: its environment variable, its converter and the fields it fills.
+
+    ``fields`` defaults to the last part of the dotted path. With several fields the converter
+    returns a tuple that fills them in order.
+    """
+
+    env: str
+    convert: Converter
+    fields: tuple[str, ...] = ()
+
+
+_SETTINGS: dict[str, Setting] = {
+    "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
+    "server.realm": Setting("AUTHSVC_REALM", _text),
+    "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
+    "database.url": Setting("AUTHSVC_DATABASE_URL", _database_url),
+    "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", _integer(1)),
+    "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
+    "token.issuer": Setting("AUTHSVC_ISSUER", _text),
+    "token.service": Setting("AUTHSVC_SERVICE", _services, ("services",)),
+    "token.ttl": Setting("AUTHSVC_TOKEN_TTL", _seconds(60)),
+    "token.refresh_ttl": Setting("AUTHSVC_REFRESH_TOKEN_TTL", _seconds(60)),
+    "token.signing_key": Setting("AUTHSVC_SIGNING_KEY", _path),
+    "token.signing_cert": Setting("AUTHSVC_SIGNING_CERT", _path),
+    "passwords.argon2_memory_cost": Setting("AUTHSVC_ARGON2_MEMORY_COST", _integer(8)),
+    "passwords.argon2_time_cost": Setting("AUTHSVC_ARGON2_TIME_COST", _integer(1)),
+    "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", _integer(1)),
+    "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", _seconds(0)),
+    "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", _integer(1)),
+    "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", _authenticators),
 }
+
+
+def setting_fields(dotted: str) -> tuple[str, tuple[str, ...]]:
+    """The section and the dataclass fields that the setting at ``dotted`` fills."""
+    section, _, key = dotted.partition(".")
+    return section, _SETTINGS[dotted].fields or (key.rpartition(".")[2],)
 
 
 def _flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, object]:
@@ -196,40 +271,37 @@ def _read_yaml(path: Path) -> dict[str, object]:
     return flat
 
 
+def _convert(setting: Setting, value: object, name: str) -> object:
+    try:
+        return setting.convert(value, name)
+    except SettingError as exc:
+        # svckit's parsers already start the message with the name; only the type changes.
+        raise ConfigError(str(exc)) from None
+
+
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Load settings from the YAML file (``path`` or ``AUTHSVC_CONFIG``) and the environment."""
     env = os.environ if environ is None else environ
     if path is None and env.get("AUTHSVC_CONFIG"):
         path = env["AUTHSVC_CONFIG"]
     raw: dict[str, object] = _read_yaml(Path(path)) if path is not None else {}
-    values: dict[str, object] = {}
-    for dotted, (var, convert) in _SETTINGS.items():
-        if var in env:
-            values[dotted] = convert(env[var], var)
+    sections: dict[str, dict[str, object]] = {}
+    for dotted, setting in _SETTINGS.items():
+        if setting.env in env:
+            value = _convert(setting, env[setting.env], setting.env)
         elif dotted in raw:
-            values[dotted] = convert(raw[dotted], dotted)
-
-    server = ServerConfig()
-    if "server.listen" in values:
-        listen = values["server.listen"]
-        assert isinstance(listen, tuple)
-        server = dataclasses.replace(server, host=str(listen[0]), port=int(listen[1]))
-    if "server.realm" in values:
-        server = dataclasses.replace(server, realm=str(values["server.realm"]))
-    if "server.access_log" in values:
-        server = dataclasses.replace(server, access_log=bool(values["server.access_log"]))
-
-    def pick(section: str, cls: type[Any], renames: Mapping[str, str] | None = None) -> Any:
-        kwargs: dict[str, object] = {}
-        for dotted, value in values.items():
-            sec, _, name = dotted.partition(".")
-            if sec == section:
-                kwargs[(renames or {}).get(name, name)] = value
-        return cls(**kwargs)
-
-    return Config(
-        server=server,
-        database=pick("database", DatabaseConfig),
-        token=pick("token", TokenConfig, {"service": "services"}),
-        passwords=pick("passwords", PasswordConfig),
+            value = _convert(setting, raw[dotted], dotted)
+        else:
+            continue
+        section, fields = setting_fields(dotted)
+        values = value if len(fields) > 1 else (value,)
+        assert isinstance(values, tuple) and len(values) == len(fields), dotted
+        sections.setdefault(section, {}).update(zip(fields, values, strict=True))
+    defaults = Config()
+    return dataclasses.replace(
+        defaults,
+        **{
+            name: dataclasses.replace(getattr(defaults, name), **values)
+            for name, values in sections.items()
+        },
     )

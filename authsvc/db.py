@@ -1,12 +1,20 @@
-"""Database plumbing: the async engine, the session factory and running alembic migrations."""
+"""Database plumbing: the async engine, the session factory and running alembic migrations.
+
+Failures leave this module as authsvc's own errors: ``DatabaseUrlError`` (a ``ConfigError``) for a
+URL that cannot become an engine, and the store's ``StoreUnavailable``/``QueryFailed`` for a
+database that cannot be used, so that callers never import ``sqlalchemy.exc``.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,7 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from authsvc.config import DatabaseConfig, normalize_database_url
+from authsvc.config import ConfigError, DatabaseConfig, normalize_database_url
+from authsvc.store import as_store_error
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -26,8 +35,31 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
+T = TypeVar("T")
+
+
 class MigrationsNotFound(RuntimeError):
     """Neither the source tree nor the working directory holds the alembic migrations."""
+
+
+class DatabaseUrlError(ConfigError):
+    """``database.url`` cannot become an engine: it does not parse or its driver is missing."""
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Raise authsvc's errors instead of SQLAlchemy's (and the drivers') inside the block."""
+    try:
+        yield
+    except (sa_exc.ArgumentError, ImportError) as exc:
+        # ArgumentError: the URL does not parse or names an unknown dialect; ImportError: the
+        # dialect's DBAPI (asyncpg, aiosqlite, ...) is not installed.
+        raise DatabaseUrlError(f"database.url is not usable: {exc}") from exc
+    except (sa_exc.SQLAlchemyError, OSError) as exc:
+        error = as_store_error(exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def migrations_dir() -> Path:
@@ -44,13 +76,23 @@ def migrations_dir() -> Path:
 
 
 def ensure_sqlite_directory(url: str) -> None:
-    """Create the directory of a SQLite database file; a fresh checkout has no data/ yet."""
+    """Create the directory of a SQLite database file; a fresh checkout has no data/ yet.
+
+    Raises ``DatabaseUrlError`` naming the directory when it cannot be created.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return
     if parsed.database == ":memory:" or parsed.database.startswith("file:"):
         return
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    directory = Path(parsed.database).parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUrlError(
+            f"database.url is not usable: cannot create the directory {directory}: "
+            f"{exc.strerror or exc}"
+        ) from None
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,8 +101,10 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # A concurrent writer (the CLI while the server runs) waits instead of failing at once.
     cursor.execute("PRAGMA busy_timeout=5000")
-    # WAL lets readers (token requests) proceed during a write; NORMAL sync is durable enough
-    # with WAL and keeps record_login commits cheap (issue 5).
+    # WAL lets readers (token requests) proceed during a write. NORMAL sync is durable enough
+    # with WAL (a power loss may drop the last commits but never corrupts the database; see
+    # sqlite.org/pragma.html#pragma_synchronous) and keeps the record_login commit of every
+    # password login from waiting for an fsync.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -74,15 +118,21 @@ POOL_TIMEOUT = 10.0
 
 
 def make_engine(cfg: DatabaseConfig) -> AsyncEngine:
-    """Create the async engine for ``cfg.url`` (plain sqlite/postgresql URLs are mapped)."""
+    """Create the async engine for ``cfg.url`` (plain sqlite/postgresql URLs are mapped).
+
+    Raises ``DatabaseUrlError`` when the URL does not parse or its driver is not installed.
+    """
     url = normalize_database_url(cfg.url)
-    kwargs: dict[str, Any] = {"echo": cfg.echo}
-    ensure_sqlite_directory(url)
-    if make_url(url).get_backend_name() == "postgresql":
-        kwargs["pool_size"] = cfg.pool_size
-        kwargs["pool_timeout"] = POOL_TIMEOUT
-        kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT}
-    engine = create_async_engine(url, **kwargs)
+    # Statement parameters hold password hashes and refresh-token hashes: neither the echo log
+    # nor the text of an exception may show them.
+    kwargs: dict[str, Any] = {"echo": cfg.echo, "hide_parameters": True}
+    with _database_errors():
+        ensure_sqlite_directory(url)
+        if make_url(url).get_backend_name() == "postgresql":
+            kwargs["pool_size"] = cfg.pool_size
+            kwargs["pool_timeout"] = POOL_TIMEOUT
+            kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT}
+        engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
     return engine
@@ -110,25 +160,23 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
     return cfg
 
 
-def _in_thread(fn: Any, *args: Any) -> Any:
-    # env.py runs the async engine with asyncio.run(); a private thread has no event loop, so
-    # this works from synchronous code and from inside a running loop alike.
+def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    # migrations/env.py runs the async engine with asyncio.run(); a private thread has no event
+    # loop, so this works from synchronous code and from inside a running loop alike.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="alembic") as pool:
         return pool.submit(fn, *args).result()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision`` (blocks; run from sync code)."""
+    """Migrate the database at ``url`` up to ``revision`` (blocks; run from sync code).
+
+    Raises ``DatabaseUrlError``, ``StoreUnavailable`` or ``QueryFailed`` when it cannot.
+    """
     from alembic import command
 
-    _in_thread(command.upgrade, alembic_config(url), revision)
-
-
-def downgrade(url: str, revision: str) -> None:
-    """Migrate the database at ``url`` down to ``revision`` (blocks; run from sync code)."""
-    from alembic import command
-
-    _in_thread(command.downgrade, alembic_config(url), revision)
+    config = alembic_config(url)
+    with _database_errors():
+        _in_thread(command.upgrade, config, revision)
 
 
 def head_revision() -> str | None:
@@ -139,10 +187,11 @@ def head_revision() -> str | None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at (None: never migrated)."""
+    """The revision the database is at (None: never migrated); StoreUnavailable if unreachable."""
     from alembic.runtime.migration import MigrationContext
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )
+    with _database_errors():
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+            )

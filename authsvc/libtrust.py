@@ -13,7 +13,8 @@ def key_id(public_key: PublicKeyTypes) -> str:
     """Return the libtrust ID: SHA-256 of the DER SubjectPublicKeyInfo, first 240 bits, base32.
 
     libtrust truncates the digest to 30 bytes so that base32 needs no padding (48 characters),
-    then writes 12 groups of 4 characters joined by ``:`` (shared/CONTRACT.md, Tokens).
+    then writes 12 groups of 4 characters joined by ``:`` (libtrust's ``keyIDEncode`` in
+    ``util.go``); Distribution 2.8's token verifier looks the ``kid`` up in this form.
     """
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

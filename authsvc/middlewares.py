@@ -6,24 +6,15 @@ import logging
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from sqlalchemy import exc as sa_exc
 
+from authsvc import store
 from authsvc.appkeys import CONFIG
 from authsvc.errors import AuthError, ErrorCode, envelope, oauth_body
-from authsvc.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-# Failures that mean "the database cannot be reached (or is not migrated) right now": the client
-# gets 503 with Retry-After rather than a traceback, and retrying later may succeed.
-DATABASE_UNAVAILABLE = (
-    StoreUnavailable,
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-    OSError,
-)
+# RFC 9110 §10.2.3: with 503, Retry-After tells clients when the outage may be over; the
+# database usually comes back (or fails over) within seconds.
 RETRY_AFTER = "5"
 
 _HTTP_CODES = {
@@ -48,6 +39,17 @@ def error_response(request: web.Request, error: AuthError) -> web.Response:
     return response
 
 
+def _unavailable(exc: store.StoreUnavailable) -> AuthError:
+    # The store's message names the failure (refused, timed out, no such table) in one line:
+    # no URL, no password, no statement and no parameters.
+    log.warning("database unavailable: %s", exc)
+    return AuthError(
+        ErrorCode.UNAVAILABLE,
+        "the user database is unavailable; try again later",
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
 def _from_http_exception(exc: web.HTTPException) -> AuthError:
     code = _HTTP_CODES.get(exc.status, ErrorCode.REQUEST_INVALID)
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
@@ -66,15 +68,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         error = _from_http_exception(exc)
-    except DATABASE_UNAVAILABLE as exc:
-        # The exception text names the failure (refused, timed out, no such table), no secrets.
-        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
-        error = AuthError(
-            ErrorCode.UNAVAILABLE,
-            "the user database is unavailable; try again later",
-            headers={"Retry-After": RETRY_AFTER},
-        )
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        error = AuthError(ErrorCode.UNKNOWN)
+    except store.StoreUnavailable as exc:
+        error = _unavailable(exc)
+    except Exception as exc:
+        # A session opened without store.transaction lets the driver's exception through; the
+        # store still decides whether it is an outage, so the answer is the same 503.
+        translated = store.as_store_error(exc)
+        if isinstance(translated, store.StoreUnavailable):
+            error = _unavailable(translated)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            error = AuthError(ErrorCode.UNKNOWN)
     return error_response(request, error)

@@ -159,7 +159,8 @@ class RefreshToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    # Unique: the token path looks tokens up by hash (issue 5 T1).
+    # Unique, hence indexed: every refresh grant looks its token up by this hash, and two
+    # tokens with one hash would make the lookup ambiguous.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     service: Mapped[str] = mapped_column(String(NAME_LENGTH))
     client_id: Mapped[str] = mapped_column(String(NAME_LENGTH))

@@ -2,8 +2,10 @@
 
 Names are normalised to Unicode NFKC, so that visually identical spellings (full-width letters,
 ligatures) name the same account. Names starting with ``@`` are reserved for built-in accounts
-such as ``@anonymous`` (issue 2 §4). A ``:`` cannot appear in a user name because HTTP Basic
-credentials split user and password at the first colon (RFC 7617 §2).
+such as ``@anonymous``, the identity that ACL rules give to requests without credentials (the
+``account: ""`` of docker_auth's ``authz/acl.go``), so that no user can be created under it. A
+``:`` cannot appear in a user name because HTTP Basic credentials split user and password at the
+first colon (RFC 7617 §2).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 One passlib ``CryptContext`` decides everything (warehouse's ``verify_and_update`` pattern): new
 hashes are argon2id with the configured cost; bcrypt is a deprecated scheme, so a successful
 bcrypt verify yields an argon2id replacement, and so does an argon2id hash made with other cost
-parameters. An unknown user still costs one full verify (STYLE §16), so response times do not tell
-which user names exist. Hashing is CPU-bound and synchronous: callers run it in a thread.
+parameters. An unknown user still costs one full verify, so response times do not tell which user
+names exist (docker_auth's static authenticator returns early and leaks exactly that). Hashing is
+CPU-bound and synchronous: callers run it in a thread.
 """
 
 from __future__ import annotations

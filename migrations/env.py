@@ -60,7 +60,8 @@ async def run_async_migrations() -> None:
     """Open an async engine without pooling and migrate through one connection."""
     url = database_url()
     ensure_sqlite_directory(url)
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    # hide_parameters: as in authsvc.db.make_engine, no statement parameters in logs or errors.
+    engine = create_async_engine(url, poolclass=pool.NullPool, hide_parameters=True)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

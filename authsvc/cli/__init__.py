@@ -6,55 +6,44 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from authsvc.cli.common import CliError
 
-# Each module defines ``register(subparsers)`` and sets ``func`` (Namespace -> exit code).
+# The command groups, in --help order. Each module defines ``register(subparsers)``, and every
+# command sets ``func`` (Namespace -> exit code).
 _GROUPS = ("serve", "db", "keys", "user", "group", "acl", "token")
+
+_CONFIG_HELP = "YAML settings file (default: $AUTHSVC_CONFIG)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser that accepts ``--config FILE``, and makes its subcommand parsers do the same.
+
+    ``add_subparsers`` builds subcommand parsers of the parent's class, so every level of
+    ``authsvc GROUP COMMAND`` takes ``--config`` and ``authsvc --config F user list`` and
+    ``authsvc user list --config F`` mean the same. SUPPRESS leaves the attribute unset unless
+    given, so a subcommand's default never overwrites a value given before it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Build the parser and add ``--config``."""
+        super().__init__(*args, **kwargs)
+        self.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help=_CONFIG_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every command group."""
-    parser = argparse.ArgumentParser(prog="authsvc", description="Docker token auth server")
-    parser.add_argument("--config", help="YAML settings file (default: $AUTHSVC_CONFIG)")
+    parser = _Parser(prog="authsvc", description="Docker token auth server")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _GROUPS:
-        try:
-            module = importlib.import_module(f"authsvc.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"authsvc.cli.{name}":
-                continue  # the group is not implemented yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"authsvc.cli.{name}").register(sub)
     return parser
 
 
-def _hoist_config(argv: list[str]) -> list[str]:
-    """Accept ``--config FILE`` after the subcommand too (``authsvc serve --config FILE``)."""
-    out: list[str] = []
-    hoisted: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            out.extend(argv[i:])
-            break
-        if arg == "--config" and i + 1 < len(argv):
-            hoisted = ["--config", argv[i + 1]]
-            i += 2
-            continue
-        if arg.startswith("--config="):
-            hoisted = [arg]
-        else:
-            out.append(arg)
-        i += 1
-    return hoisted + out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: exit 0 on success, 1 on a user error, 2 on a usage error (CONTRACT)."""
-    parser = build_parser()
-    args = parser.parse_args(_hoist_config(list(sys.argv[1:] if argv is None else argv)))
+    """Entry point: exit 0 on success, 1 on a user error (one line on stderr), 2 on usage errors."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         code = int(args.func(args))
     except CliError as exc:

@@ -16,7 +16,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 class CliError(Exception):
-    """A user error: printed as one line on stderr, exit status 1 (CONTRACT)."""
+    """A user error: one line on stderr and exit status 1, which scripts tell from usage (2)."""
 
 
 def get_config(args: argparse.Namespace) -> Config:

@@ -1,14 +1,11 @@
-"""``authsvc db upgrade|current``: the schema changes only through alembic (STYLE §19)."""
+"""``authsvc db upgrade|current``: the schema changes only through alembic's migrations/."""
 
 from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.exc import ArgumentError, DBAPIError
-
-from authsvc import db
+from authsvc import db, store
 from authsvc.cli.common import CliError, get_config, run
-from authsvc.cli.dbsession import describe_db_error
 from authsvc.config import DatabaseConfig
 
 
@@ -38,10 +35,8 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         db.upgrade(config.database.url, "head")
         current = _current(config.database)
         head = db.head_revision()
-    except db.MigrationsNotFound as exc:
+    except (db.MigrationsNotFound, db.DatabaseUrlError, store.StoreError) as exc:
         raise CliError(str(exc)) from None
-    except (DBAPIError, OSError, ArgumentError, ImportError) as exc:
-        raise CliError(describe_db_error(exc)) from None
     print(f"database at revision {_revision_line(current, head)}")
     return 0
 
@@ -52,10 +47,8 @@ def cmd_current(args: argparse.Namespace) -> int:
     try:
         current = _current(config.database)
         head = db.head_revision()
-    except db.MigrationsNotFound as exc:
+    except (db.MigrationsNotFound, db.DatabaseUrlError, store.StoreError) as exc:
         raise CliError(str(exc)) from None
-    except (DBAPIError, OSError, ArgumentError, ImportError) as exc:
-        raise CliError(describe_db_error(exc)) from None
     print(_revision_line(current, head))
     return 0
 

@@ -14,8 +14,9 @@ log = logging.getLogger("authsvc")
 def new_event_loop() -> tuple[asyncio.AbstractEventLoop, str]:
     """uvloop where it is installed (a dependency on CPython/POSIX), else asyncio's own loop.
 
-    uvloop's faster transports are worth about a tenth of the cost of a refresh grant (issue 5
-    T1); nothing in authsvc depends on which loop runs it.
+    The event loop's transport code is a visible part of the CPU cost of every token request
+    (bench/README.md, "What bounds the figures"), and uvloop's is faster; nothing in authsvc
+    depends on which loop runs it.
     """
     try:
         import uvloop
@@ -37,6 +38,7 @@ def serve(args: argparse.Namespace) -> int:
 
     import httplog
     from authsvc.app import create_app
+    from authsvc.db import DatabaseUrlError
     from authsvc.keys import KeyLoadError, load_signing_material
 
     config = get_config(args)
@@ -69,6 +71,9 @@ def serve(args: argparse.Namespace) -> int:
             access_log=logging.getLogger(httplog.LOGGER_NAME) if config.server.access_log else None,
             loop=loop,
         )
+    except DatabaseUrlError as exc:
+        # Raised while the app starts (its db_ctx creates the engine), before it listens.
+        raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:

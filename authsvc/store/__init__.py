@@ -1,9 +1,10 @@
-"""The SQL store: the only package that queries the database (STYLE §18).
+"""The SQL store: the only package that queries the database or sees SQLAlchemy's exceptions.
 
-Every function takes an ``AsyncSession`` and returns frozen records, never ORM objects. No function
-commits: the caller owns the transaction, so one CLI command or one request is all-or-nothing
-(``await session.commit()`` when done; leaving the session without it rolls back). Writes flush,
-so a conflict surfaces as ``Conflict`` at the call that caused it.
+Every function takes an ``AsyncSession`` and returns frozen records, never ORM objects, so no
+caller can trigger a lazy load. No function commits: the caller owns the transaction, so one CLI
+command or one request is all-or-nothing. ``transaction(sessionmaker)`` commits when its block
+succeeds, rolls back otherwise, and turns database failures into ``StoreUnavailable`` or
+``QueryFailed``. Writes flush, so a conflict surfaces as ``Conflict`` at the call that caused it.
 
 Callers use the flat namespace (``store.get_user``); the submodules only keep each part small.
 """
@@ -12,6 +13,7 @@ from authsvc.store.common import (
     Conflict,
     GroupRecord,
     NotFound,
+    QueryFailed,
     RefreshTokenRecord,
     StoreError,
     StoreUnavailable,
@@ -26,7 +28,7 @@ from authsvc.store.groups import (
     remove_member,
 )
 from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
-from authsvc.store.session import describe_db_error, transaction
+from authsvc.store.session import as_store_error, describe_db_error, transaction
 from authsvc.store.tokens import (
     create_refresh_token,
     get_refresh_token_by_hash,
@@ -51,6 +53,7 @@ __all__ = [
     "Conflict",
     "GroupRecord",
     "NotFound",
+    "QueryFailed",
     "RefreshTokenRecord",
     "StoreError",
     "StoreUnavailable",
@@ -58,6 +61,7 @@ __all__ = [
     "add_member",
     "add_rule",
     "add_rules",
+    "as_store_error",
     "count_users",
     "create_group",
     "create_refresh_token",

@@ -30,6 +30,14 @@ class StoreUnavailable(StoreError):
     """The database cannot be used right now (down, timed out, locked or not migrated)."""
 
 
+class QueryFailed(StoreError):
+    """The database refused a statement for a reason that retrying will not fix.
+
+    For example missing privileges on a table, or a bug in a query. The message is one line
+    without the statement or its parameters.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class UserRecord:
     """A user as stored; the password hash never appears in a repr."""

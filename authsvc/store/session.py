@@ -2,7 +2,8 @@
 
 Callers outside ``authsvc.store`` never see a SQLAlchemy exception: a database that cannot be
 reached, times out or is not migrated raises ``StoreUnavailable`` (the HTTP layer answers 503
-with Retry-After), and uniqueness violations are already ``Conflict`` (see ``common.flush``).
+with Retry-After), any other error the database reports (missing privileges, a broken query)
+raises ``QueryFailed``, and uniqueness violations are already ``Conflict`` (see ``common.flush``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc.store.common import StoreUnavailable
+from authsvc.store.common import QueryFailed, StoreError, StoreUnavailable
 
 # Failures that mean "the database cannot be used right now": retrying later may succeed.
 # OSError covers refused and reset connections that a driver raises before SQLAlchemy wraps them.
@@ -51,6 +52,22 @@ def describe_db_error(exc: BaseException) -> str:
     return f"database error: {type(exc).__name__}: {exc}"
 
 
+def as_store_error(exc: BaseException) -> StoreError | None:
+    """The store's error for a database failure, or None when ``exc`` is not one.
+
+    Outages become ``StoreUnavailable`` and other errors that the database reported become
+    ``QueryFailed``, both carrying ``describe_db_error``'s line. SQLAlchemy's own usage errors
+    (InvalidRequestError and the like) are bugs in our code and stay what they are.
+    """
+    if isinstance(exc, StoreError):
+        return exc
+    if _is_unavailable(exc):
+        return StoreUnavailable(describe_db_error(exc))
+    if isinstance(exc, sa_exc.DBAPIError):
+        return QueryFailed(describe_db_error(exc))
+    return None
+
+
 @asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], *, commit: bool = True
@@ -58,7 +75,7 @@ async def transaction(
     """A session that commits when the block succeeds (unless ``commit=False``).
 
     Leaving the block with an exception rolls back. Database failures raised inside the block,
-    by the store functions or by the commit, become ``StoreUnavailable``.
+    by the store functions or by the commit, become ``StoreUnavailable`` or ``QueryFailed``.
     """
     try:
         async with sessionmaker() as session:
@@ -66,6 +83,7 @@ async def transaction(
             if commit:
                 await session.commit()
     except (sa_exc.SQLAlchemyError, OSError) as exc:
-        if not _is_unavailable(exc):
+        error = as_store_error(exc)
+        if error is None:
             raise
-        raise StoreUnavailable(describe_db_error(exc)) from exc
+        raise error from exc

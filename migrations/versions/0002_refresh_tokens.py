@@ -1,4 +1,7 @@
-"""Refresh tokens (docker identity tokens), stored as SHA-256 hashes (issue 3 §5).
+"""Refresh tokens (docker identity tokens), stored as SHA-256 hashes.
+
+Only the hash is kept, so a copy of the database does not hand out working tokens; the token is
+random (256 bits), so an unsalted fast hash is enough to look it up by.
 
 Revision ID: 0002
 Revises: 0001

@@ -10,16 +10,24 @@
 - ``run_on(url, action)`` / the ``run_db`` fixture run an async function with a session and
   commit, from synchronous tests; ``dump(url)`` / ``dump_db`` return every row of every table, to
   prove that a failed command changed nothing.
+- ``cli`` runs ``authsvc ARGS`` in process on ``db_url`` (``make_cli(url)`` on any URL), with a
+  clean ``AUTHSVC_*`` environment, cheap argon2 parameters, a given stdin and captured output.
+  ``fast_hasher`` hashes with the same cheap parameters; ``seeded_db_url`` is ``db_url`` holding
+  alice (in group devs, one rule, one refresh token) and bob.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime as dt
+import io
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,9 +37,11 @@ from sqlalchemy import select, table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc import db
-from authsvc.config import DatabaseConfig, normalize_database_url
+from authsvc import cli as authsvc_cli
+from authsvc import db, store
+from authsvc.config import DatabaseConfig, PasswordConfig, normalize_database_url
 from authsvc.models import Base
+from authsvc.passwords import PasswordHasher
 
 T = TypeVar("T")
 
@@ -212,7 +222,162 @@ def run_db(db_url: str) -> RunDb:
     return lambda action: run_on(db_url, action)
 
 
+RunAt = Callable[[str, Callable[[AsyncSession], Awaitable[Any]]], Any]
+
+
+@pytest.fixture
+def run_at() -> RunAt:
+    """``run_on`` itself, for a database other than ``db_url`` (``empty_db_url``, say)."""
+    return run_on
+
+
 @pytest.fixture
 def dump_db(db_url: str) -> Callable[[], Dump]:
     """``dump`` bound to ``db_url``."""
     return lambda: dump(db_url)
+
+
+# Cheap argon2 parameters: the CLI hashes on every user add and passwd.
+FAST_ARGON2 = {"AUTHSVC_ARGON2_MEMORY_COST": "1024", "AUTHSVC_ARGON2_TIME_COST": "1"}
+
+
+# A command that must fail: its arguments, its stdin and a part of the expected message.
+Mistake = tuple[tuple[str, ...], str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CliResult:
+    """What one ``authsvc`` command did: its exit status and its output."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """``authsvc ARGS`` in process: ``authsvc.cli.main`` with captured stdout and stderr.
+
+    Every AUTHSVC_* variable of the test run is removed, so only ``url`` (as
+    AUTHSVC_DATABASE_URL, unless None) and the cheap argon2 parameters apply.
+    """
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        url: str | None,
+    ) -> None:
+        """Prepare the environment for commands on the database at ``url``."""
+        self.url = url
+        self._monkeypatch = monkeypatch
+        self._capsys = capsys
+        for name in [k for k in os.environ if k.startswith("AUTHSVC_")]:
+            monkeypatch.delenv(name)
+        for name, value in FAST_ARGON2.items():
+            monkeypatch.setenv(name, value)
+        if url is not None:
+            monkeypatch.setenv("AUTHSVC_DATABASE_URL", url)
+
+    def __call__(self, *args: str, stdin: str = "") -> CliResult:
+        """Run one command; a usage error (argparse's SystemExit) is exit status 2."""
+        self._monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        self._capsys.readouterr()
+
+        def main() -> int:
+            try:
+                return authsvc_cli.main(list(args))
+            except SystemExit as exc:
+                return int(exc.code or 0)
+
+        # The CLI calls asyncio.run; a private thread keeps it away from pytest-asyncio's loop.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            code = pool.submit(main).result()
+        captured = self._capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    def ok(self, *args: str, stdin: str = "") -> str:
+        """Run a command that must succeed; return its stdout."""
+        result = self(*args, stdin=stdin)
+        assert result.code == 0, f"{args}: exit {result.code}: {result.err}"
+        return result.out
+
+    def fails(self, cases: Sequence[Mistake]) -> None:
+        """Each command exits 1 with one line on stderr naming the mistake, and writes nothing."""
+        assert self.url is not None
+        before = dump(self.url)
+        problems: list[str] = []
+        for args, stdin, expected in cases:
+            result = self(*args, stdin=stdin)
+            lines = result.err.splitlines()
+            if result.code != 1 or len(lines) != 1 or result.out:
+                problems.append(f"{args}: exit {result.code}, stdout {result.out!r}, {lines}")
+            elif not lines[0].startswith("authsvc: error: ") or expected not in lines[0]:
+                problems.append(f"{args}: expected {expected!r} in {lines[0]!r}")
+        assert problems == []
+        assert dump(self.url) == before
+
+
+MakeCli = Callable[[str | None], Cli]
+
+
+@pytest.fixture
+def make_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> MakeCli:
+    """In-process ``authsvc`` on the database at a given URL (None: leave it to --config)."""
+    return lambda url: Cli(monkeypatch, capsys, url)
+
+
+@pytest.fixture
+def cli(make_cli: MakeCli, db_url: str) -> Cli:
+    """In-process ``authsvc`` on the migrated test database."""
+    return make_cli(db_url)
+
+
+@pytest.fixture
+def sqlite_cli(
+    make_cli: MakeCli, tmp_path: Path, _sqlite_template: Path, fast_hasher: PasswordHasher
+) -> Cli:
+    """In-process ``authsvc`` on a seeded SQLite database only (see ``seeded_db_url``), for
+    mistakes that are caught before any SQL runs (invalid names, patterns and files)."""
+    path = tmp_path / "authsvc.db"
+    shutil.copyfile(_sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    _seed(url, fast_hasher)
+    return make_cli(url)
+
+
+@pytest.fixture(scope="session")
+def fast_hasher() -> PasswordHasher:
+    """A hasher with the cheap argon2 parameters that ``cli`` gives the CLI."""
+    return PasswordHasher(
+        PasswordConfig(
+            argon2_memory_cost=int(FAST_ARGON2["AUTHSVC_ARGON2_MEMORY_COST"]),
+            argon2_time_cost=int(FAST_ARGON2["AUTHSVC_ARGON2_TIME_COST"]),
+        )
+    )
+
+
+def _seed(url: str, hasher: PasswordHasher) -> None:
+    async def action(session: AsyncSession) -> None:
+        alice = await store.create_user(session, "alice", hasher.hash("alice-pw"))
+        await store.create_user(session, "bob", hasher.hash("bob-pw"))
+        await store.create_group(session, "devs")
+        await store.add_member(session, "devs", "alice")
+        await store.add_rule(session, account="alice", name="${account}/*", actions=["pull"])
+        await store.create_refresh_token(
+            session,
+            user_id=alice.id,
+            token_hash="a" * 64,
+            service="registry",
+            client_id="docker",
+            expires_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        )
+
+    run_on(url, action)
+
+
+@pytest.fixture
+def seeded_db_url(db_url: str, fast_hasher: PasswordHasher) -> str:
+    """``db_url`` holding alice (password alice-pw, in group devs, rule #1 ``alice
+    ${account}/* pull``, one refresh token) and bob (bob-pw)."""
+    _seed(db_url, fast_hasher)
+    return db_url

@@ -128,6 +128,14 @@ def test_serve_refuses_unsupported_key(tmp_path: Path, two_pairs: tuple[Path, Pa
     refuse(env, "unsupported key type")
 
 
+def test_serve_refuses_an_unusable_database_url(
+    tmp_path: Path, two_pairs: tuple[Path, Path]
+) -> None:
+    env = environment(tmp_path, two_pairs[0], AUTHSVC_DATABASE_URL="not a url")
+    # The start-up line is logged, then creating the engine fails with one line.
+    refuse(env, "database.url is not usable: Could not parse", lines=2)
+
+
 def test_serve_runs_and_stops_on_sigterm(tmp_path: Path, two_pairs: tuple[Path, Path]) -> None:
     port = free_port()
     env = environment(tmp_path, two_pairs[0], AUTHSVC_LISTEN=f"127.0.0.1:{port}")

@@ -13,7 +13,9 @@ KID_RE = re.compile(r"^[A-Z2-7]{4}(:[A-Z2-7]{4}){11}$")
 
 
 def test_vector_p256_private_value_one() -> None:
-    # Issue 3: the P-256 key whose private scalar is 1 (public point = the generator G).
+    # A fixed vector, which tests/registry/test_libtrust.py checks too, so the IDs the two
+    # services compute cannot drift apart: the P-256 key whose private scalar is 1 (public
+    # point = the generator G).
     public = ec.derive_private_key(1, ec.SECP256R1()).public_key()
     assert key_id(public) == "LTJF:F6YM:5CJS:INX2:7DGN:CBAJ:QG4J:5ZFN:NOP6:TYVC:W7TR:VLFS"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,48 +12,49 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String, inspect
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from authsvc import db
 from authsvc.config import DatabaseConfig
 from authsvc.models import Base
 
-from .conftest import run_sync
-
 TABLES = {"users", "groups", "group_members", "acl_rules", "refresh_tokens"}
 
 
-def _tables(url: str) -> set[str]:
-    async def main() -> set[str]:
-        engine = db.make_engine(DatabaseConfig(url=url))
-        try:
-            async with engine.connect() as conn:
-                return await _names(conn)
-        finally:
-            await engine.dispose()
-
-    return run_sync(main)
+# The tests are async, so the helpers await the database; the alembic commands (db.upgrade and
+# those below) block, each in a thread of its own, which is fine in a test.
 
 
-async def _names(conn: AsyncConnection) -> set[str]:
-    return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+async def _tables(url: str) -> set[str]:
+    engine = db.make_engine(DatabaseConfig(url=url))
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
 
 
-def _revision(url: str) -> str | None:
-    async def main() -> str | None:
-        engine = db.make_engine(DatabaseConfig(url=url))
-        try:
-            return await db.current_revision(engine)
-        finally:
-            await engine.dispose()
+async def _revision(url: str) -> str | None:
+    engine = db.make_engine(DatabaseConfig(url=url))
+    try:
+        return await db.current_revision(engine)
+    finally:
+        await engine.dispose()
 
-    return run_sync(main)
+
+def _alembic(fn: Callable[..., None], url: str, *args: str) -> None:
+    # Alembic commands run env.py, which calls asyncio.run: keep them off the test's thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(fn, db.alembic_config(url), *args).result()
 
 
 def _check(url: str) -> None:
-    # command.check runs env.py, which calls asyncio.run: keep it off the test's thread.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(command.check, db.alembic_config(url)).result()
+    _alembic(command.check, url)
+
+
+def _downgrade(url: str, revision: str) -> None:
+    # Only tests go down: production has `authsvc db upgrade` and nothing else (alembic is the
+    # one path for schema changes, and a downgrade would drop tables with data).
+    _alembic(command.downgrade, url, revision)
 
 
 def test_one_linear_history() -> None:
@@ -62,54 +64,51 @@ def test_one_linear_history() -> None:
     assert db.head_revision() == "0002"
 
 
-def test_upgrade_downgrade_upgrade_and_no_drift(
+async def test_upgrade_downgrade_upgrade_and_no_drift(
     empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # From another working directory: the config is found relative to the package.
     monkeypatch.chdir(tmp_path)
-    assert _revision(empty_db_url) is None
+    assert await _revision(empty_db_url) is None
     db.upgrade(empty_db_url)
-    assert _revision(empty_db_url) == "0002"
-    assert _tables(empty_db_url) >= TABLES
+    assert await _revision(empty_db_url) == "0002"
+    assert await _tables(empty_db_url) >= TABLES
     assert {t.name for t in Base.metadata.sorted_tables} == TABLES
     _check(empty_db_url)
 
-    db.downgrade(empty_db_url, "0001")
-    assert _revision(empty_db_url) == "0001"
-    assert "refresh_tokens" not in _tables(empty_db_url)
+    _downgrade(empty_db_url, "0001")
+    assert await _revision(empty_db_url) == "0001"
+    assert "refresh_tokens" not in await _tables(empty_db_url)
 
-    db.downgrade(empty_db_url, "base")
-    assert _revision(empty_db_url) is None
-    assert _tables(empty_db_url) & TABLES == set()
+    _downgrade(empty_db_url, "base")
+    assert await _revision(empty_db_url) is None
+    assert (await _tables(empty_db_url)) & TABLES == set()
 
     db.upgrade(empty_db_url)
-    assert _revision(empty_db_url) == "0002"
+    assert await _revision(empty_db_url) == "0002"
     _check(empty_db_url)
 
 
-def _diff(url: str, metadata: MetaData) -> list[object]:
-    async def main() -> list[object]:
-        engine = db.make_engine(DatabaseConfig(url=url))
-        try:
-            async with engine.connect() as conn:
-                return await conn.run_sync(
-                    lambda c: list(compare_metadata(MigrationContext.configure(c), metadata))
-                )
-        finally:
-            await engine.dispose()
-
-    return run_sync(main)
+async def _diff(url: str, metadata: MetaData) -> list[object]:
+    engine = db.make_engine(DatabaseConfig(url=url))
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: list(compare_metadata(MigrationContext.configure(c), metadata))
+            )
+    finally:
+        await engine.dispose()
 
 
-def test_drift_is_detected(empty_db_url: str) -> None:
+async def test_drift_is_detected(empty_db_url: str) -> None:
     db.upgrade(empty_db_url)
-    assert _diff(empty_db_url, Base.metadata) == []
+    assert await _diff(empty_db_url, Base.metadata) == []
     # The same comparison must notice a model that the migrations do not create.
     drifted = MetaData(naming_convention=Base.metadata.naming_convention)
     for t in Base.metadata.sorted_tables:
         t.to_metadata(drifted)
     drifted.tables["users"].append_column(Column("email", String(255)))
-    (diff,) = _diff(empty_db_url, drifted)
+    (diff,) = await _diff(empty_db_url, drifted)
     assert diff[0] == "add_column" and diff[3].name == "email"  # type: ignore[index]
 
 

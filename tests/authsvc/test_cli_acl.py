@@ -1,0 +1,176 @@
+"""``authsvc acl ...`` in process, on SQLite and PostgreSQL (fixtures in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc import store
+from authsvc.acl import rule_to_dict
+
+if TYPE_CHECKING:
+    from .conftest import Cli, RunDb
+
+TEAM_RULE = (
+    "#5: allow priority=50 account=group:devs name=team/* service=registry "
+    "actions=pull,push,delete comment='devs own team/'"
+)
+
+
+async def _more_rules(session: AsyncSession) -> None:
+    await store.add_rule(session, account="@anonymous", name="public/*", actions=["pull"])
+    await store.add_rule(session, account="admin", type="registry", name="catalog", actions=["*"])
+
+
+def test_add_list_and_check(cli: Cli, seeded_db_url: str, run_db: RunDb) -> None:
+    # Seeded: rule #1 (alice ${account}/* pull); alice is in group devs.
+    add = ("acl", "add", "--account")
+    cli.ok(*add, "*", "--name", "secret/*", "--effect", "deny", "--priority", "10")
+    run_db(_more_rules)
+    out = cli.ok(
+        *add, "group:devs", "--name", "team/*", "--actions", "pull,push,delete",
+        "--priority", "50", "--service", "registry", "--comment", "devs own team/",
+    )  # fmt: skip
+    assert out == f"added rule {TEAM_RULE}\n"
+    assert cli.ok("acl", "list").splitlines() == [
+        "#2: deny priority=10 account=* name=secret/*",
+        TEAM_RULE,
+        "#1: allow account=alice name=${account}/* actions=pull",
+        "#3: allow account=@anonymous name=public/* actions=pull",
+        "#4: allow account=admin type=registry name=catalog actions=*",
+    ]
+    listed = json.loads(cli.ok("acl", "list", "--json"))
+    assert [r["id"] for r in listed] == [2, 5, 1, 3, 4]
+    assert listed[1] | {"created_at": None} == {
+        "id": 5,
+        "priority": 50,
+        "account": "group:devs",
+        "type": "repository",
+        "name": "team/*",
+        "service": "registry",
+        "actions": ["pull", "push", "delete"],
+        "effect": "allow",
+        "comment": "devs own team/",
+        "created_at": None,
+    }
+
+    out = cli.ok(
+        "acl", "check", "alice", "repository:team/app:delete,pull", "repository:secret/x:pull",
+        "repository:alice/a:push repository:public/x:pull",
+    )  # fmt: skip
+    assert out.splitlines() == [
+        f"repository:team/app:delete,pull -> delete,pull (rule {TEAM_RULE})",
+        "repository:secret/x:pull -> (none) (rule #2: deny priority=10 account=* name=secret/*)",
+        "repository:alice/a:push -> (none) (rule #1: allow account=alice name=${account}/* "
+        "actions=pull)",
+        "repository:public/x:pull -> (none) (no rule matched)",
+    ]
+    scopes = ("repository:public/x:pull,push", "repository:alice/app:pull")
+    checked = json.loads(cli.ok("acl", "check", "--json", "@anonymous", *scopes))
+    assert [(c["scope"], c["granted"], c["rule"] and c["rule"]["id"]) for c in checked] == [
+        ("repository:public/x:pull,push", ["pull"], 3),
+        ("repository:alice/app:pull", [], None),
+    ]
+
+
+def test_export_delete_and_import(
+    cli: Cli, seeded_db_url: str, run_db: RunDb, tmp_path: Path
+) -> None:
+    deny = ("--name", "secret/*", "--effect", "deny", "--priority", "10")
+    cli.ok("acl", "add", "--account", "*", *deny)
+    run_db(_more_rules)
+    listed = json.loads(cli.ok("acl", "list", "--json"))
+    exported = cli.ok("acl", "export")
+    assert yaml.safe_load(exported)["acl"][0] == {
+        "match": {"account": "*", "type": "repository", "name": "secret/*"},
+        "actions": [],
+        "priority": 10,
+    }
+    backup = tmp_path / "acl.yml"
+    backup.write_text(exported)
+    assert cli.ok("acl", "delete", "2").startswith("deleted rule #2: deny")
+    assert cli.ok("acl", "import", "--replace", str(backup)).startswith(
+        "replaced all rules with 4 rule(s)"
+    )
+    restored = run_db(store.list_rules)
+    strip = ("id", "created_at")
+    assert [{k: v for k, v in rule_to_dict(r).items() if k not in strip} for r in restored] == [
+        {k: v for k, v in r.items() if k not in strip} for r in listed
+    ]
+
+    docker_auth = tmp_path / "docker_auth.yml"
+    docker_auth.write_text(
+        "acl:\n"
+        "  - match: {account: '/.+/', name: '${account}/*'}\n"
+        "    actions: ['*']\n"
+        "    comment: every user owns a namespace\n"
+        "  - match: {account: '', name: 'hello-world'}\n"
+        "    actions: [pull]\n"
+    )
+    assert cli.ok("acl", "import", str(docker_auth)) == (f"imported 2 rule(s) from {docker_auth}\n")
+    last = run_db(store.list_rules)[-2:]
+    assert [(r.account, r.type, r.name, r.actions) for r in last] == [
+        ("/.+/", "*", "${account}/*", ("*",)),
+        ("@anonymous", "*", "hello-world", ("pull",)),
+    ]
+
+
+def test_mistakes_the_database_reveals(cli: Cli, seeded_db_url: str) -> None:
+    cli.fails(
+        [
+            (
+                ("acl", "add", "--account", "x", "--name", "/[a-/", "--actions", "pull"),
+                "",
+                "name: invalid regex '/[a-/'",
+            ),
+            (("acl", "delete", "999"), "", "unknown rule #999"),
+            (("acl", "check", "nobody", "repository:x:pull"), "", "unknown user 'nobody'"),
+        ]
+    )
+
+
+def test_mistakes_in_the_input(sqlite_cli: Cli, tmp_path: Path) -> None:
+    bad_acl = tmp_path / "bad-acl.yml"
+    bad_acl.write_text(
+        "acl:\n  - match: {account: x}\n    actions: [pull]\n"
+        "  - match: {account: y, ip: 10.0.0.1}\n    actions: [pull]\n"
+    )
+    not_yaml = tmp_path / "not.yml"
+    not_yaml.write_text("acl: [\n")
+    add = ("acl", "add", "--account", "alice", "--name")
+    sqlite_cli.fails(
+        [
+            ((*add, "x[", "--actions", "pull"), "", "name: invalid glob 'x['"),
+            ((*add, "x", "--actions", "pull,fly"), "", "unknown action 'fly'"),
+            ((*add, "x", "--actions", "pull", "--priority", "high"), "", "priority: expected"),
+            ((*add, "x", "--actions", "pull", "--priority", "9999999"), "", "priority: must be"),
+            ((*add, "x"), "", "needs at least one action"),
+            ((*add, "x", "--effect", "deny", "--actions", "pull"), "", "takes no actions"),
+            ((*add, "${user}/*", "--actions", "pull"), "", "unknown variable"),
+            ((*add, "x", "--actions", "pull", "--service", "/(/"), "", "service: invalid regex"),
+            (
+                ("acl", "add", "--account", "@root", "--name", "x", "--actions", "pull"),
+                "",
+                "reserved",
+            ),
+            (
+                ("acl", "add", "--account", "/(/", "--name", "x", "--actions", "pull"),
+                "",
+                "account: invalid regex",
+            ),
+            (("acl", "check", "alice", "repository:X:pull"), "", "malformed scope"),
+            (
+                ("acl", "check", "alice", "repository:x:pull", "--service", "other"),
+                "",
+                "unknown service 'other'",
+            ),
+            (("acl", "import", str(bad_acl)), "", "acl[1].match: unsupported condition(s): ip"),
+            (("acl", "import", "--replace", str(bad_acl)), "", "unsupported condition"),
+            (("acl", "import", str(not_yaml)), "", "invalid YAML"),
+            (("acl", "import", str(tmp_path / "missing.yml")), "", "No such file"),
+        ]
+    )
