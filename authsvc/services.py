@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
-from authsvc.authn import AuthenticatorChain
+from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
 from authsvc.authn.local import LocalAuthenticator
 from authsvc.authn.password_check import (
@@ -71,8 +71,16 @@ def build_services(
     """Everything the server needs, with its caches."""
     local = build_local_authenticator(config, sessionmaker, executor, cached=True)
     refresh_tokens = RefreshTokenService(sessionmaker, ttl=config.token.refresh_ttl)
+    backends: dict[str, Authenticator] = {"local": local}
     # Refresh tokens first: they carry no user name, so no identity backend could claim them.
-    chain = AuthenticatorChain([RefreshTokenAuthenticator(refresh_tokens, local), local])
+    # Then the identity backends in the configured order (auth.authenticators); the first one
+    # that recognises the user decides, as in docker_auth.
+    chain = AuthenticatorChain(
+        [
+            RefreshTokenAuthenticator(refresh_tokens, local),
+            *(backends[name] for name in config.auth.authenticators),
+        ]
+    )
     # The rule list is cached for a second in a server (authsvc.authz.rules.RULES_TTL).
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
     access = build_access_decider(config, rule_cache)

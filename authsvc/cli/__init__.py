@@ -10,9 +10,9 @@ from typing import Any
 
 from authsvc.cli.common import CliError
 
-# The command groups, in --help order. Each module defines ``register(subparsers)``, and every
-# command sets ``func`` (Namespace -> exit code).
-_GROUPS = ("serve", "db", "keys", "user", "group", "acl", "token")
+# The modules of the command groups, in --help order. Each defines ``register(subparsers)``, which
+# adds its group (``refresh_tokens`` adds ``token``), and every command sets ``func``.
+_GROUPS = ("serve", "db", "keys", "user", "group", "acl", "refresh_tokens")
 
 _CONFIG_HELP = "YAML settings file (default: $AUTHSVC_CONFIG)"
 

@@ -27,9 +27,7 @@ from authsvc.store.groups import (
     list_groups,
     remove_member,
 )
-from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
-from authsvc.store.session import as_store_error, describe_db_error, transaction
-from authsvc.store.tokens import (
+from authsvc.store.refresh_tokens import (
     create_refresh_token,
     get_refresh_token_by_hash,
     list_refresh_tokens,
@@ -37,6 +35,8 @@ from authsvc.store.tokens import (
     revoke_user_refresh_tokens,
     touch_refresh_token,
 )
+from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
+from authsvc.store.session import as_store_error, describe_db_error, transaction
 from authsvc.store.users import (
     count_users,
     create_user,

@@ -17,7 +17,7 @@ from authsvc.store.common import (
     user_id_of,
     user_record,
 )
-from authsvc.store.tokens import revoke_tokens_of
+from authsvc.store.refresh_tokens import revoke_tokens_of
 
 
 async def ping(session: AsyncSession) -> None:

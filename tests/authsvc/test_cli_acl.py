@@ -71,10 +71,34 @@ def test_add_list_and_check(cli: Cli, seeded_db_url: str, run_db: RunDb) -> None
     ]
     scopes = ("repository:public/x:pull,push", "repository:alice/app:pull")
     checked = json.loads(cli.ok("acl", "check", "--json", "@anonymous", *scopes))
-    assert [(c["scope"], c["granted"], c["rule"] and c["rule"]["id"]) for c in checked] == [
+    assert (checked["account"], checked["refused"]) == (None, None)
+    assert [
+        (c["scope"], c["granted"], c["rule"] and c["rule"]["id"]) for c in checked["scopes"]
+    ] == [
         ("repository:public/x:pull,push", ["pull"], 3),
         ("repository:alice/app:pull", [], None),
     ]
+    # "access" is exactly the token's access claim: denied resources are dropped.
+    assert checked["access"] == [{"type": "repository", "name": "public/x", "actions": ["pull"]}]
+
+
+def test_check_reports_what_the_endpoint_does_with_unknown_and_disabled_users(
+    cli: Cli, seeded_db_url: str
+) -> None:
+    cli.ok("acl", "add", "--account", "*", "--name", "team/*", "--actions", "pull")
+    unknown = json.loads(cli.ok("acl", "check", "--json", "nobody", "repository:team/x:pull"))
+    assert unknown["refused"] == "invalid username or password"
+    assert unknown["access"] == [] and unknown["if_allowed"] is None
+    cli.ok("user", "disable", "alice")
+    disabled = json.loads(cli.ok("acl", "check", "--json", "alice", "repository:team/x:pull"))
+    assert disabled["refused"] == "user account is disabled"
+    assert disabled["access"] == []
+    # What the rules would give once the account is enabled again.
+    assert [c["granted"] for c in disabled["if_allowed"]] == [["pull"]]
+    text = cli.ok("acl", "check", "alice", "repository:team/x:pull")
+    assert text.splitlines()[-1].startswith(
+        "repository:team/x:pull -> (none) (refused; if allowed in: pull (rule #"
+    )
 
 
 def test_export_delete_and_import(
@@ -128,7 +152,6 @@ def test_mistakes_the_database_reveals(cli: Cli, seeded_db_url: str) -> None:
                 "name: invalid regex '/[a-/'",
             ),
             (("acl", "delete", "999"), "", "unknown rule #999"),
-            (("acl", "check", "nobody", "repository:x:pull"), "", "unknown user 'nobody'"),
         ]
     )
 

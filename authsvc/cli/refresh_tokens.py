@@ -1,4 +1,8 @@
-"""``authsvc token list|revoke``: refresh tokens (docker identity tokens), never shown in clear."""
+"""``authsvc token list|revoke``: refresh tokens (docker identity tokens), never shown in clear.
+
+The command keeps the short name ``token``; access tokens are never stored, so there is nothing
+else it could list.
+"""
 
 from __future__ import annotations
 
