@@ -1,4 +1,4 @@
-"""ACL patterns, rule validation and evaluation semantics (issue 2 §5), as tables."""
+"""ACL patterns, rule validation and evaluation semantics (docker_auth's ordered list)."""
 
 from __future__ import annotations
 
