@@ -184,7 +184,10 @@ class LdapAuthenticator:
             # §5.1.2): no directory user can log in without one.
             return NotMine()
         try:
-            name = normalize_username(credentials.username)
+            # Directory user names match case-insensitively (uid and sAMAccountName use
+            # caseIgnoreMatch), so "Alice" and "alice" bind as one entry: one row for both, or
+            # `user disable alice` could be sidestepped by logging in as "ALICE".
+            name = normalize_username(credentials.username).lower()
         except ValueError:
             return NotMine()
         if len(credentials.secret) > MAX_PASSWORD_LENGTH:
@@ -201,16 +204,17 @@ class LdapAuthenticator:
             return NotMine()
         if user is not None and user.disabled:
             return WrongCredentials(USER_DISABLED)
-        user = await self._remember(name, entry, user)
-        if user is None:
-            return WrongCredentials(USER_DISABLED)
+        stored = await self._remember(name, entry, user)
+        if isinstance(stored, WrongCredentials):
+            return stored
+        user = stored
         groups = await self._directory.groups(user.id)
         return Authenticated(Identity(user.name, groups, CredentialKind.PASSWORD, user.id))
 
     async def _remember(
         self, name: str, entry: ldap_client.DirectoryEntry, known: store.UserRecord | None
-    ) -> store.UserRecord | None:
-        """Create the row on a first login and store this login's groups (None: refused)."""
+    ) -> store.UserRecord | WrongCredentials:
+        """Create the row on a first login and store this login's groups, or refuse."""
         if known is not None and not entry.verified_now:
             # A remembered bind: its groups were stored when it was verified.
             return known
@@ -219,12 +223,15 @@ class LdapAuthenticator:
             try:
                 async with store.transaction(self._sessionmaker) as session:
                     user = await store.ensure_directory_user(session, name, SOURCE)
-                    if user.source != SOURCE or user.disabled:
-                        return None
+                    if user.source != SOURCE:
+                        # A local user of this name was created since the lookup: theirs.
+                        return WrongCredentials(INVALID_LOGIN)
+                    if user.disabled:
+                        return WrongCredentials(USER_DISABLED)
                     await store.replace_directory_groups(session, user.id, groups)
                     await store.record_directory_login(session, user.id)
                     return user
             except store.Conflict:
                 # A concurrent first login created the row: the second round reads it.
                 continue
-        return None
+        raise store.StoreUnavailable("could neither create nor read a directory user's row")

@@ -116,9 +116,12 @@ async def test_disabled_row_blocks_the_directory_login_even_when_cached(
     for _ in range(2):  # the second login, with the row present, is remembered
         assert await _granted(env, "dave", PASSWORDS["dave"], "repository:team/x:pull") == ["pull"]
     await env.seed.set_disabled("dave", True)
-    resp = await _token(env, "dave", PASSWORDS["dave"], "repository:team/x:pull")
-    assert resp.status == 401
-    assert error_of(await resp.json())["message"] == "user account is disabled"
+    # Directory names are case-insensitive: "DAVE" is the same (disabled) row, not a new one.
+    for name in ("dave", "DAVE"):
+        resp = await _token(env, name, PASSWORDS["dave"], "repository:team/x:pull")
+        assert resp.status == 401
+        assert error_of(await resp.json())["message"] == "user account is disabled"
+    assert await env.seed.get_user("DAVE") is None
     await env.seed.set_disabled("dave", False)
     assert await _granted(env, "dave", PASSWORDS["dave"], "repository:team/x:pull") == ["pull"]
 
