@@ -110,19 +110,20 @@ async def test_refusals(
 
 
 async def test_disabled_row_blocks_the_directory_login_even_when_cached(
-    aiohttp_client: AiohttpClient, db_url: str, keys: KeyPair, direct_settings: LdapConfig
-) -> None:
+    aiohttp_client: AiohttpClient, db_url: str, keys: KeyPair, direct_settings: LdapConfig,
+    cli: Cli,
+) -> None:  # fmt: skip
     env = await _env(aiohttp_client, db_url, keys, direct_settings)
     for _ in range(2):  # the second login, with the row present, is remembered
         assert await _granted(env, "dave", PASSWORDS["dave"], "repository:team/x:pull") == ["pull"]
-    await env.seed.set_disabled("dave", True)
+    assert cli.ok("user", "disable", "dave") == "disabled user 'dave'\n"
     # Directory names are case-insensitive: "DAVE" is the same (disabled) row, not a new one.
     for name in ("dave", "DAVE"):
         resp = await _token(env, name, PASSWORDS["dave"], "repository:team/x:pull")
         assert resp.status == 401
         assert error_of(await resp.json())["message"] == "user account is disabled"
     assert await env.seed.get_user("DAVE") is None
-    await env.seed.set_disabled("dave", False)
+    cli.ok("user", "enable", "dave")
     assert await _granted(env, "dave", PASSWORDS["dave"], "repository:team/x:pull") == ["pull"]
 
 
