@@ -19,6 +19,7 @@ from authsvc.appkeys import (
     AUTHENTICATORS,
     CONFIG,
     ENGINE,
+    LDAP_POOL,
     REFRESH_TOKENS,
     SERVICES,
     SESSIONMAKER,
@@ -36,6 +37,8 @@ from authsvc.services import build_services
 MAX_REQUEST_BODY = 64 * 1024
 # Added to the verify threads' nice value (0..19); the event loop keeps the process's own.
 VERIFY_THREAD_NICENESS = 10
+# Concurrent LDAP binds; they mostly wait on the network, and the bind cache keeps them rare.
+LDAP_THREADS = 4
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
@@ -80,6 +83,18 @@ async def verify_pool_ctx(app: web.Application) -> AsyncIterator[None]:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+async def ldap_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The threads that wait on LDAP binds (python-ldap blocks), apart from the argon2 ones.
+
+    A directory that hangs until the connect timeout then holds only these threads, and local
+    users' password checks go on. Threads start on first use, so without LDAP none exist.
+    """
+    pool = ThreadPoolExecutor(max_workers=LDAP_THREADS, thread_name_prefix="authsvc-ldap")
+    app[LDAP_POOL] = pool
+    yield
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     """The database engine and session factory; the pool is disposed of on shutdown."""
     engine = db.make_engine(app[CONFIG].database)
@@ -91,7 +106,9 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The service objects the handlers call: authentication, access decisions, signing."""
-    services = build_services(app[CONFIG], app[SESSIONMAKER], app[VERIFY_POOL])
+    services = build_services(
+        app[CONFIG], app[SESSIONMAKER], app[VERIFY_POOL], ldap_executor=app[LDAP_POOL]
+    )
     app[SERVICES] = services
     app[AUTHENTICATORS] = services.authenticators
     app[REFRESH_TOKENS] = services.refresh_tokens
@@ -104,7 +121,9 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
     """Build the authsvc application; ``material`` skips loading the key from the config paths."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BODY)
     app[CONFIG] = config
-    app.cleanup_ctx.extend([signer_ctx(material), verify_pool_ctx, db_ctx, services_ctx])
+    app.cleanup_ctx.extend(
+        [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx]
+    )
     for table in ROUTES:
         app.add_routes(table)
     return app

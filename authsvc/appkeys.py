@@ -26,3 +26,5 @@ AUTHENTICATORS = web.AppKey("authenticators", AuthenticatorChain)
 REFRESH_TOKENS = web.AppKey("refresh_tokens", RefreshTokenService)
 ACCESS = web.AppKey("access", AccessDecider)
 ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokenIssuer)
+# Threads for blocking LDAP binds (python-ldap), apart from the password threads.
+LDAP_POOL = web.AppKey("ldap_pool", ThreadPoolExecutor)

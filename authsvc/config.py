@@ -86,7 +86,7 @@ class PasswordConfig:
 
 
 # The identity backends this build can ask; AUTHSVC_AUTHENTICATORS lists some of them in order.
-KNOWN_AUTHENTICATORS = ("local",)
+KNOWN_AUTHENTICATORS = ("local", "ldap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,32 @@ class AuthConfig:
     """Who may log in: the identity backends (``local`` is the user table), asked in order."""
 
     authenticators: tuple[str, ...] = ("local",)
+
+
+@dataclass(frozen=True, slots=True)
+class LdapConfig:
+    """The LDAP identity backend (used when ``auth.authenticators`` lists ``ldap``).
+
+    Either ``user_dn_template`` (direct bind) or ``user_base`` (search with the service account,
+    then bind as the entry found) locates the user. Groups come from ``group_attribute`` on the
+    user's entry (``memberOf``) or, with ``group_base``, from a search with ``group_filter``.
+    """
+
+    url: str = ""
+    start_tls: bool = False
+    ca_file: Path | None = None
+    bind_dn: str = ""
+    bind_password: str = field(default="", repr=False)
+    user_base: str = ""
+    user_filter: str = "(uid={username})"
+    user_dn_template: str = ""
+    group_base: str = ""
+    group_filter: str = "(member={dn})"
+    group_attribute: str = ""
+    # Directory group name (the cn) -> authsvc group name; unmapped groups keep their cn.
+    group_map: tuple[tuple[str, str], ...] = ()
+    connect_timeout: int = 5
+    timeout: int = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +131,7 @@ class Config:
     token: TokenConfig = field(default_factory=TokenConfig)
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    ldap: LdapConfig = field(default_factory=LdapConfig)
 
 
 def normalize_database_url(url: str) -> str:
@@ -200,6 +227,57 @@ def _authenticators(value: object, name: str) -> tuple[str, ...]:
     return tuple(chosen)
 
 
+def _ldap_url(value: object, name: str) -> str:
+    url = _text(value, name)
+    if not url.lower().startswith(("ldap://", "ldaps://")):
+        raise ConfigError(f"{name}: expected an ldap:// or ldaps:// URL, got {url!r}")
+    return url
+
+
+def _optional_text(value: object, name: str) -> str:
+    return "" if value is None or value == "" else _text(value, name)
+
+
+def _placeholder(key: str) -> Converter:
+    """Text that must contain ``{key}`` exactly where the value is substituted."""
+
+    def convert(value: object, name: str) -> str:
+        text = _text(value, name)
+        if "{" + key + "}" not in text:
+            raise ConfigError(f"{name}: must contain {{{key}}}, got {text!r}")
+        return text
+
+    return convert
+
+
+def _group_map(value: object, name: str) -> tuple[tuple[str, str], ...]:
+    """``directory=authsvc`` pairs, as a YAML list or a comma-separated string."""
+    pairs: list[tuple[str, str]] = []
+    for item in _names(value):
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ConfigError(f"{name}: expected DIRECTORY_GROUP=AUTHSVC_GROUP, got {item!r}")
+        pairs.append((source.strip(), target.strip()))
+    return tuple(pairs)
+
+
+def _check_ldap(config: Config) -> None:
+    """Cross-setting checks that no single converter can make."""
+    if "ldap" not in config.auth.authenticators:
+        return
+    ldap = config.ldap
+    if not ldap.url:
+        raise ConfigError("ldap.url: required when auth.authenticators lists ldap")
+    if not ldap.user_dn_template and not ldap.user_base:
+        raise ConfigError("ldap.user_base or ldap.user_dn_template: one of them is required")
+    if ldap.user_dn_template and "{username}" not in ldap.user_dn_template:
+        raise ConfigError("ldap.user_dn_template: must contain {username}")
+    if ldap.start_tls and ldap.url.lower().startswith("ldaps://"):
+        raise ConfigError("ldap.start_tls: ldaps:// is TLS already; use one or the other")
+    if ldap.group_base and ldap.group_attribute:
+        raise ConfigError("ldap.group_base and ldap.group_attribute: choose one way to find groups")
+
+
 class Setting(NamedTuple):
     """One setting: its environment variable, its converter and the fields it fills.
 
@@ -231,6 +309,20 @@ _SETTINGS: dict[str, Setting] = {
     "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", _seconds(0)),
     "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", _integer(1)),
     "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", _authenticators),
+    "ldap.url": Setting("AUTHSVC_LDAP_URL", _ldap_url),
+    "ldap.start_tls": Setting("AUTHSVC_LDAP_START_TLS", parse_bool),
+    "ldap.ca_file": Setting("AUTHSVC_LDAP_CA_FILE", _path),
+    "ldap.bind_dn": Setting("AUTHSVC_LDAP_BIND_DN", _optional_text),
+    "ldap.bind_password": Setting("AUTHSVC_LDAP_BIND_PASSWORD", _optional_text),
+    "ldap.user_base": Setting("AUTHSVC_LDAP_USER_BASE", _optional_text),
+    "ldap.user_filter": Setting("AUTHSVC_LDAP_USER_FILTER", _placeholder("username")),
+    "ldap.user_dn_template": Setting("AUTHSVC_LDAP_USER_DN_TEMPLATE", _optional_text),
+    "ldap.group_base": Setting("AUTHSVC_LDAP_GROUP_BASE", _optional_text),
+    "ldap.group_filter": Setting("AUTHSVC_LDAP_GROUP_FILTER", _text),
+    "ldap.group_attribute": Setting("AUTHSVC_LDAP_GROUP_ATTRIBUTE", _optional_text),
+    "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", _group_map),
+    "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", _seconds(1)),
+    "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", _seconds(1)),
 }
 
 
@@ -298,10 +390,12 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         assert isinstance(values, tuple) and len(values) == len(fields), dotted
         sections.setdefault(section, {}).update(zip(fields, values, strict=True))
     defaults = Config()
-    return dataclasses.replace(
+    config = dataclasses.replace(
         defaults,
         **{
             name: dataclasses.replace(getattr(defaults, name), **values)
             for name, values in sections.items()
         },
     )
+    _check_ldap(config)
+    return config

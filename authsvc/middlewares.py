@@ -9,6 +9,7 @@ from aiohttp.typedefs import Handler
 
 from authsvc import store
 from authsvc.appkeys import CONFIG
+from authsvc.authn.types import BackendUnavailable
 from authsvc.errors import AuthError, ErrorCode, envelope, oauth_body
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,15 @@ def _unavailable(exc: store.StoreUnavailable) -> AuthError:
     )
 
 
+def _backend_unavailable(exc: BackendUnavailable) -> AuthError:
+    log.warning("identity backend unavailable: %s", exc)
+    return AuthError(
+        ErrorCode.UNAVAILABLE,
+        "the identity backend is unavailable; try again later",
+        headers={"Retry-After": RETRY_AFTER},
+    )
+
+
 def _from_http_exception(exc: web.HTTPException) -> AuthError:
     code = _HTTP_CODES.get(exc.status, ErrorCode.REQUEST_INVALID)
     headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
@@ -70,6 +80,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         error = _from_http_exception(exc)
     except store.StoreUnavailable as exc:
         error = _unavailable(exc)
+    except BackendUnavailable as exc:
+        error = _backend_unavailable(exc)
     except Exception as exc:
         # A session opened without store.transaction lets the driver's exception through; the
         # store still decides whether it is an outage, so the answer is the same 503.

@@ -88,6 +88,9 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Where the account lives: "local" (a password in this table) or "ldap" (a row created at
+    # the first directory login, whose password_hash is an unusable marker).
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
 
     memberships: Mapped[list[GroupMember]] = relationship(
         back_populates="user", lazy="raise_on_sql", passive_deletes=True
@@ -123,6 +126,21 @@ class GroupMember(Base):
 
     group: Mapped[Group] = relationship(back_populates="members", lazy="raise_on_sql")
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise_on_sql")
+
+
+class DirectoryGroup(Base):
+    """A group that a directory (LDAP) reported for a user at their last login.
+
+    Kept apart from ``group_members``: the directory owns these, every login replaces them, and
+    an administrator's local groups are never overwritten by a directory's answer.
+    """
+
+    __tablename__ = "directory_groups"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
 
 
 class AclRuleRow(Base):

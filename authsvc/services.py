@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,9 @@ from authsvc.authz.rules import RuleSource
 from authsvc.config import Config
 from authsvc.passwords import PasswordHasher, VerifyResult
 from authsvc.refresh_tokens import RefreshTokenService
+
+if TYPE_CHECKING:
+    from authsvc.authn.ldap import LdapAuthenticator
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +69,41 @@ def build_local_authenticator(
     return LocalAuthenticator(directory, passwords, sessionmaker)
 
 
-def build_services(
+def build_ldap_authenticator(
     config: Config, sessionmaker: async_sessionmaker[AsyncSession], executor: Executor
+) -> LdapAuthenticator:
+    """The LDAP backend, its binds cached like local password checks."""
+    # Imported here: python-ldap is the optional `ldap` extra, needed only when LDAP is used.
+    from authsvc.authn.ldap import (
+        CachedDirectoryBind,
+        LdapAuthenticator,
+        ThreadedDirectoryBind,
+    )
+
+    binder = CachedDirectoryBind(
+        ThreadedDirectoryBind(config.ldap, executor), ttl=config.passwords.credential_cache_ttl
+    )
+    directory = CachedUserDirectory(SqlUserDirectory(sessionmaker))
+    return LdapAuthenticator(config.ldap, binder, directory, sessionmaker)
+
+
+def build_services(
+    config: Config,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    executor: Executor,
+    *,
+    ldap_executor: Executor | None = None,
 ) -> Services:
-    """Everything the server needs, with its caches."""
+    """Everything the server needs, with its caches.
+
+    ``ldap_executor`` runs directory binds, so that a slow directory cannot hold the password
+    threads that local users need (``executor`` by default).
+    """
     local = build_local_authenticator(config, sessionmaker, executor, cached=True)
     refresh_tokens = RefreshTokenService(sessionmaker, ttl=config.token.refresh_ttl)
     backends: dict[str, Authenticator] = {"local": local}
+    if "ldap" in config.auth.authenticators:
+        backends["ldap"] = build_ldap_authenticator(config, sessionmaker, ldap_executor or executor)
     # Refresh tokens first: they carry no user name, so no identity backend could claim them.
     # Then the identity backends in the configured order (auth.authenticators); the first one
     # that recognises the user decides, as in docker_auth.

@@ -73,6 +73,10 @@ class LocalAuthenticator:
         if len(credentials.secret) > MAX_PASSWORD_LENGTH:
             return WrongCredentials(INVALID_LOGIN)
         user = await self._directory.user(name)
+        if user is not None and user.source != "local":
+            # A directory user's row has no usable password: the directory decides, so this
+            # backend treats the name as unknown (a dummy verification keeps the timing).
+            user = None
         result = await self._passwords.check(name, credentials.secret, user)
         if user is None:
             return NotMine()

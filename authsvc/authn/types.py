@@ -71,6 +71,13 @@ class NotMine:
 AuthResult = Authenticated | WrongCredentials | NotMine
 
 
+class BackendUnavailable(Exception):
+    """An identity backend (a directory server) cannot answer now; the answer is 503.
+
+    The message names the backend and the failure in one line, without credentials.
+    """
+
+
 class Authenticator(Protocol):
     """Turns credentials into an identity (docker_auth ``api.Authenticator``, with NoMatch)."""
 

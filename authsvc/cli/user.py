@@ -29,6 +29,7 @@ def user_to_dict(user: store.UserRecord) -> dict[str, object]:
         "created_at": user.created_at.isoformat(),
         "updated_at": user.updated_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
+        "source": user.source,
     }
 
 
@@ -81,6 +82,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for user in users:
         flags = [f for f, on in (("admin", user.admin), ("disabled", user.disabled)) if on]
         last = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "never"
+        if user.source != "local":
+            flags.append(user.source)
         suffix = f" [{', '.join(flags)}]" if flags else ""
         print(f"{user.name}{suffix} (last login: {last})")
     return 0

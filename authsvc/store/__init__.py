@@ -19,6 +19,12 @@ from authsvc.store.common import (
     StoreUnavailable,
     UserRecord,
 )
+from authsvc.store.directory_users import (
+    UNUSABLE_PASSWORD,
+    ensure_directory_user,
+    record_directory_login,
+    replace_directory_groups,
+)
 from authsvc.store.groups import (
     add_member,
     create_group,
@@ -50,6 +56,7 @@ from authsvc.store.users import (
 )
 
 __all__ = [
+    "UNUSABLE_PASSWORD",
     "Conflict",
     "GroupRecord",
     "NotFound",
@@ -70,6 +77,7 @@ __all__ = [
     "delete_rule",
     "delete_user",
     "describe_db_error",
+    "ensure_directory_user",
     "get_refresh_token_by_hash",
     "get_user",
     "groups_of",
@@ -78,8 +86,10 @@ __all__ = [
     "list_rules",
     "list_users",
     "ping",
+    "record_directory_login",
     "record_login",
     "remove_member",
+    "replace_directory_groups",
     "replace_rules",
     "revoke_refresh_token",
     "revoke_user_refresh_tokens",

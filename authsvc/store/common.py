@@ -50,6 +50,8 @@ class UserRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     last_login_at: dt.datetime | None
+    # "local", or the identity backend that created the row at a first login ("ldap").
+    source: str = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ USER_COLUMNS = (
     User.created_at,
     User.updated_at,
     User.last_login_at,
+    User.source,
 )
 TOKEN_COLUMNS = (
     RefreshToken.id,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.models import Group, GroupMember, User, utcnow
+from authsvc.models import DirectoryGroup, Group, GroupMember, User, utcnow
 from authsvc.names import normalize_group_name
 from authsvc.store.common import Conflict, GroupRecord, NotFound, flush, user_id_of
 
@@ -79,10 +79,15 @@ async def remove_member(session: AsyncSession, group: str, user: str) -> None:
 
 
 async def groups_of(session: AsyncSession, user_id: int) -> frozenset[str]:
-    """The names of the groups a user belongs to (one indexed query)."""
-    rows = await session.scalars(
+    """The names of the user's groups: local memberships and those a directory reported.
+
+    One indexed query (a UNION of the two primary-key-ordered tables).
+    """
+    local = (
         select(Group.name)
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(GroupMember.user_id == user_id)
     )
+    directory = select(DirectoryGroup.name).where(DirectoryGroup.user_id == user_id)
+    rows = await session.scalars(union(local, directory))
     return frozenset(rows)

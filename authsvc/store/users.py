@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.models import GroupMember, RefreshToken, User, utcnow
+from authsvc.models import DirectoryGroup, GroupMember, RefreshToken, User, utcnow
 from authsvc.names import normalize_username
 from authsvc.store.common import (
     USER_COLUMNS,
@@ -90,6 +90,7 @@ async def delete_user(session: AsyncSession, name: str) -> None:
     # on connections that enabled foreign keys.
     await session.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id))
     await session.execute(delete(GroupMember).where(GroupMember.user_id == user_id))
+    await session.execute(delete(DirectoryGroup).where(DirectoryGroup.user_id == user_id))
     await session.execute(delete(User).where(User.id == user_id))
 
 

@@ -55,7 +55,7 @@ def test_console_script_from_an_empty_database_to_an_acl_decision(
         assert (result.returncode, result.stderr) == (0, ""), args
         return result.stdout
 
-    assert ok("db", "upgrade") == "database at revision 0002 (head)\n"
+    assert ok("db", "upgrade") == "database at revision 0005 (head)\n"
     assert ok("user", "add", "alice", "--password-stdin", stdin="s3cret\n") == (
         "created user 'alice'\n"
     )

@@ -23,9 +23,9 @@ def test_upgrade_and_current(make_cli: MakeCli, empty_db_url: str) -> None:
     assert cli.ok("db", "current") == (
         "none (the database is not migrated; run 'authsvc db upgrade')\n"
     )
-    assert cli.ok("db", "upgrade") == "database at revision 0002 (head)\n"
-    assert cli.ok("db", "current") == "0002 (head)\n"
-    assert cli.ok("db", "upgrade") == "database at revision 0002 (head)\n"  # idempotent
+    assert cli.ok("db", "upgrade") == "database at revision 0005 (head)\n"
+    assert cli.ok("db", "current") == "0005 (head)\n"
+    assert cli.ok("db", "upgrade") == "database at revision 0005 (head)\n"  # idempotent
 
 
 @pytest.mark.parametrize(

@@ -113,8 +113,8 @@ def test_environment_overrides(env: dict[str, str], get: Getter, expected: Any) 
         ({"AUTHSVC_ISSUER": ""}, "AUTHSVC_ISSUER: expected a non-empty string"),
         ({"AUTHSVC_ARGON2_MEMORY_COST": "4"}, "AUTHSVC_ARGON2_MEMORY_COST: must be at least 8"),
         (
-            {"AUTHSVC_AUTHENTICATORS": "local,ldap"},
-            "AUTHSVC_AUTHENTICATORS: unknown authenticator 'ldap' \\(known: local\\)",
+            {"AUTHSVC_AUTHENTICATORS": "local,kerberos"},
+            "AUTHSVC_AUTHENTICATORS: unknown authenticator 'kerberos' \\(known: local, ldap\\)",
         ),
         (
             {"AUTHSVC_AUTHENTICATORS": "local,local"},

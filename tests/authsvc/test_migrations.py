@@ -17,7 +17,14 @@ from authsvc import db
 from authsvc.config import DatabaseConfig
 from authsvc.models import Base
 
-TABLES = {"users", "groups", "group_members", "acl_rules", "refresh_tokens"}
+TABLES = {
+    "users",
+    "groups",
+    "group_members",
+    "acl_rules",
+    "refresh_tokens",
+    "directory_groups",
+}
 
 
 # The tests are async, so the helpers await the database; the alembic commands (db.upgrade and
@@ -59,9 +66,9 @@ def _downgrade(url: str, revision: str) -> None:
 
 def test_one_linear_history() -> None:
     script = ScriptDirectory.from_config(db.alembic_config())
-    assert script.get_heads() == ["0002"]
-    assert [r.revision for r in script.walk_revisions()] == ["0002", "0001"]
-    assert db.head_revision() == "0002"
+    assert script.get_heads() == ["0005"]
+    assert [r.revision for r in script.walk_revisions()] == ["0005", "0002", "0001"]
+    assert db.head_revision() == "0005"
 
 
 async def test_upgrade_downgrade_upgrade_and_no_drift(
@@ -71,7 +78,7 @@ async def test_upgrade_downgrade_upgrade_and_no_drift(
     monkeypatch.chdir(tmp_path)
     assert await _revision(empty_db_url) is None
     db.upgrade(empty_db_url)
-    assert await _revision(empty_db_url) == "0002"
+    assert await _revision(empty_db_url) == "0005"
     assert await _tables(empty_db_url) >= TABLES
     assert {t.name for t in Base.metadata.sorted_tables} == TABLES
     _check(empty_db_url)
@@ -85,7 +92,7 @@ async def test_upgrade_downgrade_upgrade_and_no_drift(
     assert (await _tables(empty_db_url)) & TABLES == set()
 
     db.upgrade(empty_db_url)
-    assert await _revision(empty_db_url) == "0002"
+    assert await _revision(empty_db_url) == "0005"
     _check(empty_db_url)
 
 
