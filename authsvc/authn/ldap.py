@@ -5,9 +5,9 @@ they have none, and the groups the directory reported replace their stored direc
 identity's groups are read back from the store, so ``/auth`` and ``authsvc acl check`` see the
 same groups. A disabled row refuses the login even though the directory accepted it.
 
-``CachedDirectoryBind`` keeps recently verified (user, password) pairs under an HMAC key, with
-the design of ``authsvc.authn.password_check.CachedPasswordCheck``: skopeo and podman resend
-Basic credentials with every token request, and a bind per request would load the directory.
+``CachedDirectoryBind`` remembers recently verified (user, password) pairs
+(``authsvc.authn.verified_pairs``): skopeo and podman resend Basic credentials with every token
+request, and a bind per request would load the directory.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import hashlib
-import hmac
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -41,6 +39,7 @@ from authsvc.authn.types import (
     NotMine,
     WrongCredentials,
 )
+from authsvc.authn.verified_pairs import VerifiedPairs
 from authsvc.config import LdapConfig
 from authsvc.names import normalize_group_name, normalize_username
 from svckit.cache import Cache
@@ -49,7 +48,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "ldap"
 MAX_PASSWORD_LENGTH = 4096
-MAX_ENTRIES = 10_000
 USER_DISABLED = "user account is disabled"
 
 
@@ -110,36 +108,29 @@ class CachedDirectoryBind:
     ) -> None:
         """Wrap ``inner``; ``ttl`` 0 disables the cache."""
         self._inner = inner
-        self._secret = secrets.token_bytes(32)
-        self.verified: Cache[bytes, _Verified] = Cache(
-            ttl=ttl, max_entries=MAX_ENTRIES, clock=clock
-        )
-
-    def key(self, username: str, password: str) -> bytes:
-        """The HMAC-SHA256 of the length-prefixed pair, so no two pairs share an encoding."""
-        user = username.encode("utf-8")
-        message = len(user).to_bytes(4, "big") + user + password.encode("utf-8")
-        return hmac.new(self._secret, message, hashlib.sha256).digest()
+        self._pairs: VerifiedPairs[_Verified] = VerifiedPairs(ttl=ttl, clock=clock)
 
     async def bind(
         self, username: str, password: str, user: store.UserRecord | None
     ) -> ldap_client.DirectoryEntry | None:
         """A remembered success for this very row, or a real bind."""
-        key = self.key(username, password)
+        key = self._pairs.key(username, password)
         if user is not None:
-            entry = self.verified.get(key)
-            if entry is not None:
-                if (
+
+            def same_row(entry: _Verified) -> bool:
+                return (
                     not user.disabled
                     and user.source == SOURCE
                     and entry.user_id == user.id
                     and entry.updated_at == user.updated_at
-                ):
-                    return dataclasses.replace(entry.entry, verified_now=False)
-                self.verified.invalidate(key)
+                )
+
+            remembered = self._pairs.recall(key, same_row)
+            if remembered is not None:
+                return dataclasses.replace(remembered.entry, verified_now=False)
         result = await self._inner.bind(username, password, user)
         if result is not None and user is not None and not user.disabled:
-            self.verified.put(key, _Verified(user.id, user.updated_at, result))
+            self._pairs.remember(key, _Verified(user.id, user.updated_at, result))
         return result
 
 

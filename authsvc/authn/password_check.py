@@ -2,9 +2,9 @@
 
 Password verification is CPU-bound (argon2id, about 20 ms of a core), so it runs in a thread
 pool and never on the event loop. Clients such as skopeo and podman resend Basic credentials with
-every token request, so ``CachedPasswordCheck`` remembers recently verified pairs: the key is an
-HMAC of (user, password) under a random per-process key, so the password itself is never kept,
-and an entry counts only while the user's row still has the same id and password hash.
+every token request, so ``CachedPasswordCheck`` remembers recently verified pairs
+(``authsvc.authn.verified_pairs``); an entry counts only while the user's row still has the same
+id and password hash.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -20,10 +19,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from authsvc import store
+from authsvc.authn.verified_pairs import VerifiedPairs
 from authsvc.passwords import PasswordHasher, VerifyResult
 from svckit.cache import Cache
-
-MAX_ENTRIES = 10_000
 
 
 class PasswordCheck(Protocol):
@@ -65,42 +63,34 @@ class _Verified:
 
 
 class CachedPasswordCheck:
-    """Remembers successful verifications for ``ttl`` seconds, keyed by an HMAC of the pair."""
+    """Remembers successful verifications for ``ttl`` seconds (see ``VerifiedPairs``)."""
 
     def __init__(
         self, inner: PasswordCheck, *, ttl: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         """Wrap ``inner``; ``ttl`` 0 disables the cache."""
         self._inner = inner
-        self._secret = secrets.token_bytes(32)
-        self.verified: Cache[bytes, _Verified] = Cache(
-            ttl=ttl, max_entries=MAX_ENTRIES, clock=clock
-        )
-
-    def key(self, username: str, password: str) -> bytes:
-        """The HMAC-SHA256 of the length-prefixed pair, so no two pairs share an encoding."""
-        user = username.encode("utf-8")
-        message = len(user).to_bytes(4, "big") + user + password.encode("utf-8")
-        return hmac.new(self._secret, message, hashlib.sha256).digest()
+        self._pairs: VerifiedPairs[_Verified] = VerifiedPairs(ttl=ttl, clock=clock)
+        self.verified = self._pairs.entries
+        self.key = self._pairs.key
 
     async def check(
         self, username: str, password: str, user: store.UserRecord | None
     ) -> VerifyResult:
         """A remembered success for this very row, or a real verification."""
-        key = self.key(username, password)
+        key = self._pairs.key(username, password)
         if user is not None:
-            entry = self.verified.get(key)
-            if entry is not None:
-                if (
+
+            def same_row(entry: _Verified) -> bool:
+                return (
                     not user.disabled
                     and entry.user_id == user.id
                     and hmac.compare_digest(entry.password_hash, user.password_hash or "")
-                ):
-                    return VerifyResult(True)
-                # The password changed, the user was disabled, or deleted and created again:
-                # whoever presents the pair next pays for a real verification.
-                self.verified.invalidate(key)
+                )
+
+            if self._pairs.recall(key, same_row) is not None:
+                return VerifyResult(True)
         result = await self._inner.check(username, password, user)
         if result.ok and user is not None and not user.disabled:
-            self.verified.put(key, _Verified(user.id, result.new_hash or user.password_hash))
+            self._pairs.remember(key, _Verified(user.id, result.new_hash or user.password_hash))
         return result

@@ -1,0 +1,225 @@
+"""authsvc tokens in front of both registries, driven by the container daemons' clients.
+
+``docker login`` (CLI only: the identity token it stores), dockerd, root podman and
+containerd's ``ctr`` (the OAuth2 password grant) log in, pull, push and are denied exactly where
+the ACL says, against Distribution 2.8 and our registry alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.interop.authsvc_stack import run, run_containerd, run_dockerd, short_tempdir
+from tests.interop.clients import (
+    PASSWORDS,
+    Stack,
+    creds,
+    refused,
+    require_root,
+    skopeo,
+    skopeo_env,
+)
+from tests.support import require_tool
+
+pytestmark = pytest.mark.interop
+
+
+# --- docker CLI (client-side login) and dockerd -----------------------------------------------
+
+
+def docker_env(stack: Stack, name: str, host: str | None = None) -> dict[str, str]:
+    """A docker CLI environment with a private config dir; no daemon unless ``host`` is given."""
+    config = stack.tmp / f"docker-config-{name}"
+    config.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env["DOCKER_CONFIG"] = str(config)
+    # With no reachable daemon the CLI logs in by itself (docker/cli loginClientSide).
+    env["DOCKER_HOST"] = host or f"unix://{stack.tmp}/no-docker.sock"
+    return env
+
+
+def docker_login(stack: Stack, env: dict[str, str], user: str, password: str) -> tuple[int, str]:
+    """``docker login --password-stdin``; returns (exit code, combined output)."""
+    result = run(
+        [require_tool("docker"), "login", "-u", user, "--password-stdin", stack.registry.host],
+        env=env,
+        input=password + "\n",
+        check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_docker_login_stores_identity_token(stack: Stack) -> None:
+    env = docker_env(stack, "login")
+    code, out = docker_login(stack, env, "alice", PASSWORDS["alice"])
+    assert code == 0, out
+    config = json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())
+    entry = config["auths"][stack.registry.host]
+    # The refresh token replaces the password: only user name and identity token are stored.
+    assert entry.get("identitytoken")
+    assert base64.b64decode(entry["auth"]).decode() == "alice:"
+    tokens = json.loads(stack.authsvc.cli("token", "list", "--user", "alice", "--json").stdout)
+    assert any(t["client_id"] == "docker" for t in tokens)
+
+    code, out = docker_login(stack, docker_env(stack, "login-bad"), "alice", "wrong")
+    assert code != 0
+    assert "invalid username or password" in out, out
+
+
+@pytest.fixture(scope="module")
+def dockerd(stack: Stack) -> Iterator[str]:
+    """A private dockerd that trusts this stack's plain-HTTP registry."""
+    require_root()
+    binary = require_tool("dockerd")
+    require_tool("docker")
+    with run_dockerd(binary, stack.registry.host, stack.tmp / "dockerd") as host:
+        yield host
+
+
+def test_dockerd_pull_push_with_identity_token(stack: Stack, dockerd: str) -> None:
+    docker = require_tool("docker")
+    env = docker_env(stack, "dockerd", host=dockerd)
+    code, out = docker_login(stack, env, "alice", PASSWORDS["alice"])
+    assert code == 0, out
+    entry = json.loads((Path(env["DOCKER_CONFIG"]) / "config.json").read_text())["auths"]
+    assert entry[stack.registry.host].get("identitytoken")
+    posts_before = stack.authsvc.count_in_log('"POST /auth ')
+    run([docker, "pull", "-q", stack.base], env=env)
+    pushed = stack.repo("team/fromdocker:v1")
+    run([docker, "tag", stack.base, pushed], env=env)
+    run([docker, "push", "-q", pushed], env=env)
+    # dockerd presents the identity token with the OAuth2 refresh_token grant (POST).
+    assert stack.authsvc.count_in_log('"POST /auth ', more_than=posts_before) > posts_before
+    _, out, _ = skopeo(
+        stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), f"docker://{pushed}"
+    )
+    assert json.loads(out)["Layers"] == list(stack.image.layer_digests)
+
+    reader = docker_env(stack, "dockerd-reader", host=dockerd)
+    code, out = docker_login(stack, reader, "reader", PASSWORDS["reader"])
+    assert code == 0, out
+    denied = stack.repo("team/fromdocker:reader")
+    run([docker, "tag", stack.base, denied], env=reader)
+    result = run([docker, "push", denied], env=reader, check=False)
+    assert result.returncode != 0
+    assert "denied" in result.stdout + result.stderr
+
+
+# --- podman ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def podman_runroot(stack: Stack) -> Iterator[Path]:
+    """podman's runroot must be shorter than 50 characters, so it cannot live in tmp_path."""
+    require_root()
+    require_tool("podman")
+    runroot = short_tempdir("apr-")
+    try:
+        yield runroot
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+def podman(
+    stack: Stack, runroot: Path, *args: str, input: str | None = None, check: bool = True
+) -> tuple[int, str]:
+    """Root podman with vfs storage and every path in temporary directories."""
+    binary = require_tool("podman")
+    base = stack.tmp / "podman"
+    base.mkdir(exist_ok=True)
+    env = skopeo_env(base)
+    env["REGISTRY_AUTH_FILE"] = str(base / "auth.json")
+    result = run(
+        [
+            binary, "--root", str(base / "root"), "--runroot", str(runroot),
+            "--storage-driver", "vfs", "--events-backend", "file",
+            "--cgroup-manager", "cgroupfs", "--tmpdir", str(base / "tmp"), *args,
+        ],
+        env=env,
+        input=input,
+        check=check,
+    )  # fmt: skip
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_podman_login_pull_push(stack: Stack, podman_runroot: Path) -> None:
+    host, rr = stack.registry.host, podman_runroot
+    login = ["login", "--tls-verify=false", "--password-stdin", "-u"]
+    code, out = podman(stack, rr, *login, "alice", host, input="wrong\n", check=False)
+    assert code != 0
+    assert "invalid username" in out, out
+    podman(stack, rr, *login, "alice", host, input=PASSWORDS["alice"] + "\n")
+    podman(stack, rr, "pull", "-q", "--tls-verify=false", stack.base)
+    pushed = stack.repo("team/frompodman:v1")
+    podman(stack, rr, "tag", stack.base, pushed)
+    podman(stack, rr, "push", "-q", "--tls-verify=false", pushed)
+    _, out, _ = skopeo(
+        stack, "inspect", "--tls-verify=false", "--creds", creds("reader"), f"docker://{pushed}"
+    )
+    assert json.loads(out)["Layers"] == list(stack.image.layer_digests)
+    # The read-only user may pull but not push a new tag.
+    podman(stack, rr, *login, "reader", host, input=PASSWORDS["reader"] + "\n")
+    podman(stack, rr, "pull", "-q", "--tls-verify=false", pushed)
+    code, out = podman(
+        stack, rr, "push", "--tls-verify=false", pushed, stack.repo("team/frompodman:reader"),
+        check=False,
+    )  # fmt: skip
+    assert code != 0
+    assert refused(out), out
+
+
+# --- containerd's ctr: the OAuth2 password grant ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def containerd(stack: Stack) -> Iterator[str]:
+    """A private containerd with temp root, state and socket."""
+    require_root()
+    binary = require_tool("containerd")
+    require_tool("ctr")
+    with run_containerd(binary, stack.tmp / "containerd") as sock:
+        yield sock
+
+
+def ctr(sock: str, *args: str, check: bool = True) -> tuple[int, str]:
+    """``ctr`` against the private containerd, in a test namespace."""
+    result = run(
+        [require_tool("ctr"), "--address", sock, "--namespace", "interop", *args], check=check
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_ctr_password_grant(stack: Stack, containerd: str) -> None:
+    posts_before = stack.authsvc.count_in_log('"POST /auth ')
+    ctr(
+        containerd, "images", "pull", "--plain-http", "--user", creds("alice"),
+        "--snapshotter", "native", stack.base,
+    )  # fmt: skip
+    # containerd asks with POST grant_type=password first (docs/spec/auth/oauth.md).
+    assert stack.authsvc.count_in_log('"POST /auth ', more_than=posts_before) > posts_before
+    _, out = ctr(containerd, "images", "ls", "-q")
+    assert stack.base in out.split()
+    pushed = stack.repo("team/fromctr:v1")
+    ctr(containerd, "images", "tag", stack.base, pushed)
+    ctr(containerd, "images", "push", "--plain-http", "--user", creds("alice"), pushed)
+    # A new tag (an existing identical one would be skipped as already present).
+    denied = stack.repo("team/fromctr:reader")
+    ctr(containerd, "images", "tag", stack.base, denied)
+    code, out = ctr(
+        containerd, "images", "push", "--plain-http", "--user", creds("reader"), denied,
+        check=False,
+    )  # fmt: skip
+    assert code != 0
+    code, out = ctr(
+        containerd, "images", "pull", "--plain-http", "--user", "alice:wrong",
+        "--snapshotter", "native", stack.base, check=False,
+    )  # fmt: skip
+    assert code != 0
+    assert "401" in out or "unauthorized" in out.lower(), out
