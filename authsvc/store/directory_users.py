@@ -14,7 +14,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.models import DirectoryGroup, User, utcnow
-from authsvc.store.common import USER_COLUMNS, UserRecord, flush, user_record
+from authsvc.store.common import USER_COLUMNS, UserRecord, user_record
+from authsvc.store.users import insert_user
 
 # As in /etc/shadow, a leading "!" marks "no password": it is no hash any verifier accepts.
 UNUSABLE_PASSWORD = "!directory"
@@ -30,19 +31,7 @@ async def ensure_directory_user(session: AsyncSession, name: str, source: str) -
     row = (await session.execute(select(*USER_COLUMNS).where(User.name == name))).first()
     if row is not None:
         return user_record(row)
-    now = utcnow()
-    user = User(
-        name=name,
-        password_hash=UNUSABLE_PASSWORD,
-        admin=False,
-        disabled=False,
-        created_at=now,
-        updated_at=now,
-        source=source,
-    )
-    session.add(user)
-    await flush(session, f"user {name!r} already exists")
-    return UserRecord(user.id, name, UNUSABLE_PASSWORD, False, False, now, now, None, source)
+    return await insert_user(session, name, UNUSABLE_PASSWORD, admin=False, source=source)
 
 
 async def replace_directory_groups(

@@ -38,6 +38,13 @@ async def create_user(
     name = normalize_username(name)
     if await get_user(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
+    return await insert_user(session, name, password_hash, admin=admin)
+
+
+async def insert_user(
+    session: AsyncSession, name: str, password_hash: str, *, admin: bool, source: str = "local"
+) -> UserRecord:
+    """Insert an enabled user row for an already normalised, free name (Conflict on a race)."""
     now = utcnow()
     user = User(
         name=name,
@@ -46,10 +53,11 @@ async def create_user(
         disabled=False,
         created_at=now,
         updated_at=now,
+        source=source,
     )
     session.add(user)
     await flush(session, f"user {name!r} already exists")
-    return UserRecord(user.id, name, password_hash, admin, False, now, now, None)
+    return UserRecord(user.id, name, password_hash, admin, False, now, now, None, source)
 
 
 async def list_users(session: AsyncSession) -> list[UserRecord]:
