@@ -14,8 +14,10 @@ $(VENV)/.stamp-install: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-install
+$(VENV)/.stamp-test: pyproject.toml tests/oidc_provider/package-lock.json $(VENV)/.stamp-install
 	$(BIN)/pip install -q -e '.[test]'
+	# The OpenID provider the sign-in tests run (node-oidc-provider), from the npm registry.
+	if command -v npm >/dev/null; then npm ci --prefix tests/oidc_provider --no-audit --no-fund -s; fi
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-install
