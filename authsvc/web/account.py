@@ -22,7 +22,19 @@ from authsvc.web.guard import csrf_ok, same_origin
 from authsvc.web.sessions import SESSION_COOKIE
 
 STATIC = Path(__file__).parent / "static"
+FORM_REFUSED = "This form did not come from your account page. Reload the page and try again."
 SOURCE_LABELS = {"local": "Password", "ldap": "Directory (LDAP)", "oidc": "Single sign-on"}
+
+
+class PageError(Exception):
+    """A request the page refuses; rendered as an error page with ``status``."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        """Refuse with ``status``, a short title and a sentence saying what to do."""
+        super().__init__(message)
+        self.status = status
+        self.title = title
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +70,11 @@ async def checked_viewer(request: web.Request) -> Viewer | None:
         return None
     form = await request.post()
     if not same_origin(request) or not csrf_ok(viewer.csrf, form.get("csrf")):
-        raise web.HTTPForbidden(reason="the form is not from this page (CSRF check failed)")
+        raise PageError(
+            403,
+            "Form refused",
+            "This form did not come from your account page. Reload it and try again.",
+        )
     return viewer
 
 
@@ -105,6 +121,6 @@ async def revoke_own_refresh_token(request: web.Request, viewer: Viewer, token_i
     async with store.transaction(request.app[SESSIONMAKER]) as tx:
         own = {t.id for t in await store.list_refresh_tokens(tx, viewer.user.name)}
         if token_id not in own:
-            raise web.HTTPNotFound(reason="no such refresh token")
+            raise PageError(404, "Not found", "You have no such refresh token.")
         # The token service revalidates within a second, so no cache needs dropping here.
         await store.revoke_refresh_token(tx, token_id)

@@ -20,7 +20,8 @@ from aiohttp import web
 from authsvc import store
 from authsvc.appkeys import AUTHENTICATORS, CONFIG, OIDC, SESSIONMAKER, WEB_SESSIONS
 from authsvc.authn.provisioning import provision_user
-from authsvc.authn.types import Authenticated, BackendUnavailable, CredentialKind, Credentials
+from authsvc.authn.types import BackendUnavailable, CredentialKind, Credentials
+from authsvc.errors import AuthError, ErrorCode
 from authsvc.web import account
 from authsvc.web.claims import ClaimError, identity_from_claims
 from authsvc.web.guard import clear_cookie, csrf_ok, same_origin, secure_headers, set_cookie
@@ -63,6 +64,8 @@ def page(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
+        except account.PageError as exc:
+            return error_page(request, exc.title, exc.message, exc.status)
         except (store.StoreUnavailable, BackendUnavailable, ProviderUnavailable) as exc:
             log.warning("account page: %s unavailable: %s", type(exc).__name__, exc)
             return error_page(
@@ -163,10 +166,18 @@ async def password_signin(request: web.Request) -> web.StreamResponse:
         return signin_page(request, "Enter your user name and password.", 400)
     service = request.app[CONFIG].token.services[0]
     credentials = Credentials(CredentialKind.PASSWORD, username, password, service)
-    result = await request.app[AUTHENTICATORS].authenticate(credentials)
-    if not isinstance(result, Authenticated) or result.identity.user_id is None:
-        return signin_page(request, "Wrong user name or password.", 401)
-    return await signed_in(request, result.identity.user_id)
+    try:
+        identity = await request.app[AUTHENTICATORS].authenticate(credentials)
+    except AuthError as exc:
+        if exc.code is ErrorCode.UNAUTHORIZED:
+            return signin_page(request, "Wrong user name or password.", 401)
+        # Throttled, or a backend refusing service: say so, with the status the API gives.
+        response = signin_page(request, exc.message, exc.code.status)
+        response.headers.update(exc.headers)
+        return response
+    if identity.user_id is None:
+        return signin_page(request, "This account cannot sign in here.", 403)
+    return await signed_in(request, identity.user_id)
 
 
 @routes.get("/account")
