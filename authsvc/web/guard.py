@@ -20,7 +20,10 @@ CONTENT_SECURITY_POLICY = (
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it Chromium sends "Origin: null" on form posts, and same_origin()
+    # could no longer tell the page's own posts from forged ones. same-origin sends no Referer
+    # to other sites (the provider sees none).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     # Pages show secrets (a new token) and personal data: never store them in any cache.
     "Cache-Control": "no-store",
