@@ -9,6 +9,8 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from authsvc import db
@@ -20,11 +22,13 @@ from authsvc.appkeys import (
     CONFIG,
     ENGINE,
     LDAP_POOL,
+    OIDC,
     REFRESH_TOKENS,
     SERVICES,
     SESSIONMAKER,
     SIGNER,
     VERIFY_POOL,
+    WEB_SESSIONS,
 )
 from authsvc.config import Config
 from authsvc.handlers import ROUTES
@@ -32,6 +36,9 @@ from authsvc.jwt_signer import JwtSigner
 from authsvc.keys import SigningMaterial, load_signing_material
 from authsvc.middlewares import error_middleware
 from authsvc.services import build_services
+from authsvc.web import pages
+from authsvc.web.oidc import OidcClient
+from authsvc.web.sessions import WebSessions
 
 # Token requests are a handful of form fields; refuse anything larger early.
 MAX_REQUEST_BODY = 64 * 1024
@@ -117,13 +124,28 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def web_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The account page's sessions, and its OpenID provider client when an issuer is set."""
+    config = app[CONFIG]
+    app[WEB_SESSIONS] = WebSessions(app[SESSIONMAKER], config.web.session_ttl)
+    if config.oidc.issuer:
+        app[OIDC] = OidcClient(config.oidc)
+    yield
+
+
 def create_app(config: Config, *, material: SigningMaterial | None = None) -> web.Application:
     """Build the authsvc application; ``material`` skips loading the key from the config paths."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BODY)
     app[CONFIG] = config
     app.cleanup_ctx.extend(
-        [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx]
+        [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx, web_ctx]
     )
     for table in ROUTES:
         app.add_routes(table)
+    app.add_routes(pages.routes)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("authsvc.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
     return app

@@ -14,6 +14,8 @@ from authsvc.config import Config
 from authsvc.jwt_signer import JwtSigner
 from authsvc.refresh_tokens import RefreshTokenService
 from authsvc.services import Services
+from authsvc.web.oidc import OidcClient
+from authsvc.web.sessions import WebSessions
 
 CONFIG = web.AppKey("config", Config)
 SIGNER = web.AppKey("signer", JwtSigner)
@@ -28,3 +30,6 @@ ACCESS = web.AppKey("access", AccessDecider)
 ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokenIssuer)
 # Threads for blocking LDAP binds (python-ldap), apart from the password threads.
 LDAP_POOL = web.AppKey("ldap_pool", ThreadPoolExecutor)
+# The account page: sign-ins and sessions, and the OpenID provider client when one is configured.
+WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
+OIDC = web.AppKey("oidc", OidcClient)

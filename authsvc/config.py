@@ -123,6 +123,34 @@ class LdapConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OidcConfig:
+    """OpenID Connect sign-in for people (authorization code flow with PKCE); off without issuer.
+
+    ``redirect_url`` is the callback URL registered at the provider, matched exactly by both
+    sides (``https://auth.example.com/login/callback``); ``ca_file`` is the CA bundle that the
+    provider's certificate must chain to (the system's trust store when unset).
+    """
+
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "groups")
+    username_claim: str = "preferred_username"
+    groups_claim: str = "groups"
+    redirect_url: str = ""
+    ca_file: Path | None = None
+    timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The account page: session lifetime and the registry named in its ``docker login`` line."""
+
+    session_ttl: int = 900
+    registry: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole authsvc configuration."""
 
@@ -132,6 +160,8 @@ class Config:
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
+    oidc: OidcConfig = field(default_factory=OidcConfig)
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 def normalize_database_url(url: str) -> str:
@@ -261,6 +291,40 @@ def _group_map(value: object, name: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _http_url(value: object, name: str) -> str:
+    url = _text(value, name)
+    if not url.startswith(("https://", "http://")) or "#" in url:
+        raise ConfigError(f"{name}: expected an http(s) URL without a fragment, got {url!r}")
+    return url
+
+
+def _https_url(value: object, name: str) -> str:
+    # OpenID Connect Discovery 1.0 section 2: the issuer is an https URL with no query or
+    # fragment. Plain http is tolerated only on loopback, for development.
+    url = _http_url(value, name).rstrip("/")
+    loopback = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+    if "?" in url or not (url.startswith("https://") or loopback):
+        raise ConfigError(f"{name}: expected an https URL with no query, got {url!r}")
+    return url
+
+
+def _scopes(value: object, name: str) -> tuple[str, ...]:
+    scopes = tuple(item for item in _names(value) for item in item.split())
+    if "openid" not in scopes:
+        raise ConfigError(f"{name}: must include openid, got {' '.join(scopes)!r}")
+    return scopes
+
+
+def _check_oidc(config: Config) -> None:
+    oidc = config.oidc
+    if not oidc.issuer:
+        return
+    if not oidc.client_id:
+        raise ConfigError("oidc.client_id: required when oidc.issuer is set")
+    if not oidc.redirect_url:
+        raise ConfigError("oidc.redirect_url: required when oidc.issuer is set")
+
+
 def _check_ldap(config: Config) -> None:
     """Cross-setting checks that no single converter can make."""
     if "ldap" not in config.auth.authenticators:
@@ -323,6 +387,17 @@ _SETTINGS: dict[str, Setting] = {
     "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", _group_map),
     "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", _seconds(1)),
     "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", _seconds(1)),
+    "oidc.issuer": Setting("AUTHSVC_OIDC_ISSUER", _https_url),
+    "oidc.client_id": Setting("AUTHSVC_OIDC_CLIENT_ID", _text),
+    "oidc.client_secret": Setting("AUTHSVC_OIDC_CLIENT_SECRET", _optional_text),
+    "oidc.scopes": Setting("AUTHSVC_OIDC_SCOPES", _scopes),
+    "oidc.username_claim": Setting("AUTHSVC_OIDC_USERNAME_CLAIM", _text),
+    "oidc.groups_claim": Setting("AUTHSVC_OIDC_GROUPS_CLAIM", _optional_text),
+    "oidc.redirect_url": Setting("AUTHSVC_OIDC_REDIRECT_URL", _http_url),
+    "oidc.ca_file": Setting("AUTHSVC_OIDC_CA_FILE", _path),
+    "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", _seconds(1)),
+    "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", _seconds(60)),
+    "web.registry": Setting("AUTHSVC_WEB_REGISTRY", _optional_text),
 }
 
 
@@ -398,4 +473,5 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         },
     )
     _check_ldap(config)
+    _check_oidc(config)
     return config

@@ -188,3 +188,26 @@ class RefreshToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class WebSession(Base):
+    """A browser session of the account page, or a sign-in in progress (``user_id`` still None).
+
+    The cookie holds a random secret; the row is found by its SHA-256, as refresh tokens are, so
+    a copy of the database gives no usable session. Rows live in the database rather than in
+    process memory so that any replica behind a load balancer can serve the next request.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # The CSRF token every form of this session must carry (synchronizer token pattern).
+    csrf: Mapped[str] = mapped_column(String(64))
+    # A sign-in in progress: the OAuth state, OIDC nonce and PKCE verifier, as JSON.
+    pending: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -28,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc import store
 from authsvc.authn import ldap_client
 from authsvc.authn.directory import UserDirectory
+from authsvc.authn.provisioning import provision_user
 from authsvc.authn.types import (
     INVALID_LOGIN,
+    USER_DISABLED,
     Authenticated,
     AuthResult,
     BackendUnavailable,
@@ -48,7 +50,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "ldap"
 MAX_PASSWORD_LENGTH = 4096
-USER_DISABLED = "user account is disabled"
 
 
 class DirectoryBind(Protocol):
@@ -210,19 +211,4 @@ class LdapAuthenticator:
             # A remembered bind: its groups were stored when it was verified.
             return known
         groups = map_groups(entry.groups, self._config.group_map)
-        for _ in range(2):
-            try:
-                async with store.transaction(self._sessionmaker) as session:
-                    user = await store.ensure_directory_user(session, name, SOURCE)
-                    if user.source != SOURCE:
-                        # A local user of this name was created since the lookup: theirs.
-                        return WrongCredentials(INVALID_LOGIN)
-                    if user.disabled:
-                        return WrongCredentials(USER_DISABLED)
-                    await store.replace_directory_groups(session, user.id, groups)
-                    await store.record_directory_login(session, user.id)
-                    return user
-            except store.Conflict:
-                # A concurrent first login created the row: the second round reads it.
-                continue
-        raise store.StoreUnavailable("could neither create nor read a directory user's row")
+        return await provision_user(self._sessionmaker, name, SOURCE, groups)

@@ -13,6 +13,7 @@ from authsvc.authn.directory import UserDirectory
 from authsvc.authn.password_check import PasswordCheck
 from authsvc.authn.types import (
     INVALID_LOGIN,
+    USER_DISABLED,
     Authenticated,
     AuthResult,
     CredentialKind,
@@ -27,7 +28,6 @@ from authsvc.names import normalize_username
 # Longer passwords cannot have been set (authsvc.passwords.MAX_PASSWORD_LENGTH is smaller), and
 # argon2 over a huge input is CPU spent for nothing.
 MAX_PASSWORD_LENGTH = 4096
-USER_DISABLED = "user account is disabled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ from typing import Protocol
 # What a client is told when a password does not match or the user is unknown: the same words
 # in both cases, so the answer does not reveal which user names exist.
 INVALID_LOGIN = "invalid username or password"
+# Why a disabled account is refused (the same text for every backend).
+USER_DISABLED = "user account is disabled"
 
 
 class CredentialKind(StrEnum):

@@ -31,6 +31,12 @@ async def get_user(session: AsyncSession, name: str) -> UserRecord | None:
     return None if row is None else user_record(row)
 
 
+async def get_user_by_id(session: AsyncSession, user_id: int) -> UserRecord | None:
+    """Look a user up by id (a browser session stands for an id)."""
+    row = (await session.execute(select(*USER_COLUMNS).where(User.id == user_id))).first()
+    return None if row is None else user_record(row)
+
+
 async def create_user(
     session: AsyncSession, name: str, password_hash: str, admin: bool = False
 ) -> UserRecord:
