@@ -94,6 +94,8 @@ class AuthConfig:
     """Who may log in: the identity backends (``local`` is the user table), asked in order."""
 
     authenticators: tuple[str, ...] = ("local",)
+    # Keys the stored hashes of personal access tokens (authsvc.pats); the same on every replica.
+    pat_hash_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +375,7 @@ _SETTINGS: dict[str, Setting] = {
     "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", _seconds(0)),
     "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", _integer(1)),
     "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", _authenticators),
+    "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", _optional_text),
     "ldap.url": Setting("AUTHSVC_LDAP_URL", _ldap_url),
     "ldap.start_tls": Setting("AUTHSVC_LDAP_START_TLS", parse_bool),
     "ldap.ca_file": Setting("AUTHSVC_LDAP_CA_FILE", _path),

@@ -211,3 +211,25 @@ class WebSession(Base):
     pending: Mapped[str | None] = mapped_column(String(2048))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PersonalAccessToken(Base):
+    """A personal access token: a user's password substitute with its own scope caps.
+
+    ``token_hash`` is the keyed SHA-256 of the secret (``authsvc.pats``); ``scopes`` holds the
+    caps as one space-separated string, the form ``pat create --scope`` takes.
+    """
+
+    __tablename__ = "personal_access_tokens"
+    # Ids are shown and used by `pat revoke ID`; SQLite would reuse a deleted maximum.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

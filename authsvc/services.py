@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc import store
+from authsvc import pats, store
 from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
 from authsvc.authn.local import LocalAuthenticator
@@ -22,11 +22,13 @@ from authsvc.authn.password_check import (
     PasswordCheck,
     ThreadedPasswordCheck,
 )
+from authsvc.authn.pat import PatAuthenticator
 from authsvc.authn.refresh import RefreshTokenAuthenticator
 from authsvc.authz import AccessDecider, AclAuthorizer, CachedRuleSource, SqlRuleSource
 from authsvc.authz.rules import RuleSource
 from authsvc.config import Config
 from authsvc.passwords import PasswordHasher, VerifyResult
+from authsvc.pat_service import PatService
 from authsvc.refresh_tokens import RefreshTokenService
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class Services:
     access: AccessDecider
     # Held so that tests and tools can drop the cached rules at once.
     rule_cache: CachedRuleSource
+    pats: PatService
 
 
 def build_access_decider(config: Config, rules: RuleSource) -> AccessDecider:
@@ -67,6 +70,12 @@ def build_local_authenticator(
         if cached:
             passwords = CachedPasswordCheck(passwords, ttl=config.passwords.credential_cache_ttl)
     return LocalAuthenticator(directory, passwords, sessionmaker)
+
+
+def build_pat_service(config: Config, sessionmaker: async_sessionmaker[AsyncSession]) -> PatService:
+    """Personal access tokens, their stored hashes keyed by ``auth.pat_hash_key`` when set."""
+    key = config.auth.pat_hash_key.encode("utf-8") or pats.DEFAULT_KEY
+    return PatService(sessionmaker, hash_key=key)
 
 
 def build_ldap_authenticator(
@@ -107,16 +116,20 @@ def build_services(
     # Refresh tokens first: they carry no user name, so no identity backend could claim them.
     # Then the identity backends in the configured order (auth.authenticators); the first one
     # that recognises the user decides, as in docker_auth.
+    pat_service = build_pat_service(config, sessionmaker)
+    # Personal access tokens next: a PAT-shaped password is theirs whatever the user name, so
+    # it never costs an argon2 verification or a directory bind.
     chain = AuthenticatorChain(
         [
             RefreshTokenAuthenticator(refresh_tokens, local),
+            PatAuthenticator(pat_service, CachedUserDirectory(SqlUserDirectory(sessionmaker))),
             *(backends[name] for name in config.auth.authenticators),
         ]
     )
     # The rule list is cached for a second in a server (authsvc.authz.rules.RULES_TTL).
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
     access = build_access_decider(config, rule_cache)
-    return Services(chain, local, refresh_tokens, access, rule_cache)
+    return Services(chain, local, refresh_tokens, access, rule_cache, pat_service)
 
 
 class _NoPasswords:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from authsvc.caps import ScopeCap
+
 # What a client is told when a password does not match or the user is unknown: the same words
 # in both cases, so the answer does not reveal which user names exist.
 INVALID_LOGIN = "invalid username or password"
@@ -18,6 +20,7 @@ class CredentialKind(StrEnum):
 
     PASSWORD = "password"
     REFRESH_TOKEN = "refresh_token"
+    PERSONAL_ACCESS_TOKEN = "personal_access_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,9 @@ class Identity:
     kind: CredentialKind
     # The local user row behind the identity: refresh tokens are issued for it.
     user_id: int | None = None
+    # What the credential may be used for at most (a personal access token's scopes); None
+    # means the ACL alone decides. The authorizer's grant is intersected with it.
+    cap: tuple[ScopeCap, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from authsvc.authn.types import Identity
 from authsvc.authz.grants import AccessEntry, merge_grants
 from authsvc.authz.types import Authorizer, ScopeGrant
+from authsvc.caps import capped_actions
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.scope import Scope
 
@@ -42,4 +43,9 @@ class AccessDecider:
     ) -> AccessDecision:
         """Grant each scope what the policy allows and merge the result into access entries."""
         grants = await self.authorizer.authorize(identity, service, scopes)
+        if identity is not None and identity.cap is not None:
+            cap = identity.cap
+            grants = tuple(
+                ScopeGrant(g.scope, capped_actions(cap, g.scope, g.actions), g.rule) for g in grants
+            )
         return AccessDecision(service, grants, merge_grants(grants))

@@ -11,13 +11,39 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import db, store
 from authsvc.cli.common import CliError, get_config, run
 from authsvc.config import Config
 
 T = TypeVar("T")
+
+
+def run_with_services(
+    args: argparse.Namespace,
+    action: Callable[[async_sessionmaker[AsyncSession], Config], Awaitable[T]],
+) -> T:
+    """Run ``action`` with a session factory, for commands that call a service layer.
+
+    The service owns its transactions (the same code the HTTP API runs); errors become a
+    CliError as in ``run_in_session``.
+    """
+    cfg = get_config(args)
+
+    async def _main() -> T:
+        try:
+            engine = db.make_engine(cfg.database)
+        except db.DatabaseUrlError as exc:
+            raise CliError(str(exc)) from None
+        try:
+            return await action(db.make_sessionmaker(engine), cfg)
+        except (store.StoreError, ValueError) as exc:
+            raise CliError(str(exc)) from None
+        finally:
+            await engine.dispose()
+
+    return run(_main)
 
 
 def run_in_session(

@@ -17,12 +17,15 @@ from aiohttp import web
 from authsvc import store
 from authsvc.appkeys import CONFIG, SERVICES, SESSIONMAKER, WEB_SESSIONS
 from authsvc.authn.types import Identity
+from authsvc.caps import CapError
 from authsvc.models import utcnow
 from authsvc.web.guard import csrf_ok, same_origin
 from authsvc.web.sessions import SESSION_COOKIE
 
 STATIC = Path(__file__).parent / "static"
 FORM_REFUSED = "This form did not come from your account page. Reload the page and try again."
+# What the page offers; a token that never expires can only be made with the CLI.
+EXPIRY_CHOICES = (("7d", "7 days"), ("30d", "30 days"), ("90d", "90 days"), ("365d", "1 year"))
 SOURCE_LABELS = {"local": "Password", "ldap": "Directory (LDAP)", "oidc": "Single sign-on"}
 
 
@@ -108,12 +111,77 @@ async def page_context(request: web.Request, viewer: Viewer, **extra: Any) -> di
         "groups": sorted(viewer.identity.groups),
         "refresh_tokens": refresh_rows,
         "registry": request.app[CONFIG].web.registry,
-        "pats_enabled": False,
-        "pats": [],
+        "pats_enabled": True,
+        "pats": await _pat_rows(request, viewer),
+        "default_scope": f"repository:{viewer.user.name}/*:pull,push",
+        "expiry_choices": EXPIRY_CHOICES,
         "created": None,
         "message": "",
         **extra,
     }
+
+
+async def _pat_rows(request: web.Request, viewer: Viewer) -> list[dict[str, Any]]:
+    service = request.app[SERVICES].pats
+    records = await service.list(viewer.user.name)
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "scopes": r.scopes,
+            "created": _when(r.created_at),
+            "expires": "never" if r.expires_at is None else _when(r.expires_at),
+            "last_used": _when(r.last_used_at),
+            "active": service.is_active(r),
+            "state": "revoked" if r.revoked else "expired",
+        }
+        for r in reversed(records)
+    ]
+
+
+def login_command(registry: str, user: str, secret: str) -> str:
+    """The ``docker login`` line the page offers: the secret on stdin, not in the arguments.
+
+    The leading space keeps it out of the history of shells that ignore such lines (bash with
+    HISTCONTROL=ignorespace, zsh with HIST_IGNORE_SPACE).
+    """
+    target = f" {registry}" if registry else ""
+    return f" echo '{secret}' | docker login{target} --username {user} --password-stdin"
+
+
+async def create_pat(request: web.Request, viewer: Viewer) -> dict[str, Any]:
+    """Create a token from the form; the context shows it once, or says what is wrong."""
+    form = await request.post()
+    name, scope, expires = form.get("name"), form.get("scope"), form.get("expires")
+    choices = dict(EXPIRY_CHOICES)
+    if not isinstance(name, str) or not isinstance(scope, str) or expires not in choices:
+        return await page_context(request, viewer, message="Fill in every field of the form.")
+    assert isinstance(expires, str)
+    try:
+        record, secret = await request.app[SERVICES].pats.create(
+            viewer.user.name,
+            name=name,
+            scopes=[scope],
+            expires_in=dt.timedelta(days=int(expires.rstrip("d"))),
+        )
+    except (ValueError, CapError) as exc:
+        return await page_context(request, viewer, message=str(exc))
+    created = {
+        "name": record.name,
+        "scopes": record.scopes,
+        "expires": _when(record.expires_at),
+        "secret": secret,
+        "command": login_command(request.app[CONFIG].web.registry, viewer.user.name, secret),
+    }
+    return await page_context(request, viewer, created=created)
+
+
+async def revoke_own_pat(request: web.Request, viewer: Viewer, pat_id: int) -> None:
+    """Revoke ``pat_id`` if it is the viewer's."""
+    try:
+        await request.app[SERVICES].pats.revoke(pat_id, owner_id=viewer.user.id)
+    except store.NotFound:
+        raise PageError(404, "Not found", "You have no such access token.") from None
 
 
 async def revoke_own_refresh_token(request: web.Request, viewer: Viewer, token_id: int) -> None:

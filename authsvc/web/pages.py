@@ -201,6 +201,28 @@ async def revoke_refresh_token(request: web.Request) -> web.StreamResponse:
     return redirect("/account")
 
 
+@routes.post("/account/tokens")
+@page
+async def create_token(request: web.Request) -> web.StreamResponse:
+    """Create a personal access token and show its secret once (never through a redirect)."""
+    viewer = await account.checked_viewer(request)
+    if viewer is None:
+        return redirect("/account")
+    context = await account.create_pat(request, viewer)
+    return render(request, "account.html", context, 200 if not context["message"] else 400)
+
+
+@routes.post("/account/tokens/{pat_id:[0-9]{1,18}}/revoke")
+@page
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    """Revoke one of the viewer's personal access tokens."""
+    viewer = await account.checked_viewer(request)
+    if viewer is None:
+        return redirect("/account")
+    await account.revoke_own_pat(request, viewer, int(request.match_info["pat_id"]))
+    return redirect("/account")
+
+
 @routes.post("/logout")
 @page
 async def sign_out(request: web.Request) -> web.StreamResponse:

@@ -24,6 +24,7 @@ TABLES = {
     "acl_rules",
     "refresh_tokens",
     "directory_groups",
+    "personal_access_tokens",
     "web_sessions",
 }
 

@@ -1,4 +1,4 @@
-// The one script of the account page: a "copy" button for the shown docker login command.
+// The one script of the account page: "copy" buttons for the new token and its login command.
 // Without it (or without the clipboard API) the command stays selectable text.
 for (const button of document.querySelectorAll("button[data-copy]")) {
   button.addEventListener("click", async () => {

@@ -6,9 +6,9 @@ import aiohttp
 from sqlalchemy import update
 
 from authsvc import store
-from authsvc.appkeys import SESSIONMAKER
+from authsvc.appkeys import SERVICES, SESSIONMAKER
 from authsvc.models import WebSession, utcnow
-from tests.authsvc.web.support import WebEnv, forms_of
+from tests.authsvc.web.support import REGISTRY, WebEnv, forms_of
 
 
 async def password_sign_in(
@@ -132,3 +132,62 @@ async def test_disabling_the_user_ends_the_session(web_env: WebEnv) -> None:
             await session.commit()
         page = await (await http.get(f"{web_env.base}/account")).text()
         assert "Signed in as" not in page
+
+
+async def create_token_on_page(
+    env: WebEnv, http: aiohttp.ClientSession, **form: str
+) -> aiohttp.ClientResponse:
+    fields = await form_fields(env, http, "/account/tokens")
+    fields.update(form)
+    return await http.post(f"{env.base}/account/tokens", data=fields)
+
+
+async def test_create_list_and_revoke_a_pat(web_env: WebEnv) -> None:
+    async with web_env.client() as http:
+        await password_sign_in(web_env, http, "carol", "carol-local-pw")
+        response = await create_token_on_page(
+            web_env, http, name="laptop", scope="repository:carol/*:pull", expires="30d"
+        )
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        page = await response.text()
+        secret = page.split('id="new-token" class="command" value="')[1].split('"')[0]
+        assert secret.startswith("asvc_pat_")
+        assert f"docker login {REGISTRY} --username carol --password-stdin" in page
+        # Shown once: the next view of the page lists the token but not its secret.
+        page = await (await http.get(f"{web_env.base}/account")).text()
+        assert "laptop" in page and secret not in page
+        [pat] = await web_env.app[SERVICES].pats.list("carol")
+        assert pat.scopes == "repository:carol/*:pull" and not pat.revoked
+        fields = await form_fields(web_env, http, f"/account/tokens/{pat.id}/revoke")
+        response = await http.post(f"{web_env.base}/account/tokens/{pat.id}/revoke", data=fields)
+        assert response.status == 200
+        [pat] = await web_env.app[SERVICES].pats.list("carol")
+        assert pat.revoked
+
+
+async def test_a_csrf_attempt_on_the_create_form_creates_nothing(web_env: WebEnv) -> None:
+    async with web_env.client() as http:
+        await password_sign_in(web_env, http, "carol", "carol-local-pw")
+        form = {"name": "evil", "scope": "repository:*:pull,push", "expires": "365d"}
+        # A forged cross-site post carries the victim's cookie (as SameSite=Lax would not, but
+        # an older browser might) but cannot know the CSRF token.
+        response = await http.post(
+            f"{web_env.base}/account/tokens",
+            data={**form, "csrf": "forged"},
+            headers={"Origin": "https://attacker.example"},
+        )
+        assert response.status == 403
+        response = await http.post(f"{web_env.base}/account/tokens", data=form)
+        assert response.status == 403
+    assert await web_env.app[SERVICES].pats.list("carol") == []
+
+
+async def test_bad_scope_is_explained(web_env: WebEnv) -> None:
+    async with web_env.client() as http:
+        await password_sign_in(web_env, http, "carol", "carol-local-pw")
+        response = await create_token_on_page(
+            web_env, http, name="x", scope="repository:carol/*:fly", expires="7d"
+        )
+        assert response.status == 400
+        assert "unknown action" in await response.text()
