@@ -27,11 +27,9 @@ from authsvc.appkeys import (
     SERVICES,
     SESSIONMAKER,
     SIGNER,
-    TRUSTED_PROXIES,
     VERIFY_POOL,
     WEB_SESSIONS,
 )
-from authsvc.client_address import parse_networks
 from authsvc.config import Config
 from authsvc.handlers import ROUTES
 from authsvc.jwt_signer import JwtSigner
@@ -139,7 +137,6 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
     """Build the authsvc application; ``material`` skips loading the key from the config paths."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BODY)
     app[CONFIG] = config
-    app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
     app.cleanup_ctx.extend(
         [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx, web_ctx]
     )

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from authsvc.access_tokens import AccessTokenIssuer
 from authsvc.authn import AuthenticatorChain
 from authsvc.authz import AccessDecider
-from authsvc.client_address import Network
 from authsvc.config import Config
 from authsvc.jwt_signer import JwtSigner
 from authsvc.refresh_tokens import RefreshTokenService
@@ -34,5 +33,3 @@ LDAP_POOL = web.AppKey("ldap_pool", ThreadPoolExecutor)
 # The account page: sign-ins and sessions, and the OpenID provider client when one is configured.
 WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
 OIDC = web.AppKey("oidc", OidcClient)
-# The proxies whose X-Forwarded-For is believed (server.trusted_proxies, parsed once).
-TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[Network, ...])

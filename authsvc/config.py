@@ -19,7 +19,6 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from authsvc.client_address import parse_networks
 from svckit.settings import SettingError, parse_bool, parse_duration, parse_hostport
 
 
@@ -35,8 +34,6 @@ class ServerConfig:
     port: int = 5001
     realm: str = "authsvc"
     access_log: bool = True
-    # Proxies whose X-Forwarded-For names the client (CIDRs); the peer address otherwise.
-    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,20 +125,6 @@ class LdapConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class ThrottleConfig:
-    """Login throttling (authsvc.authn.throttle): free attempts, then doubling delays.
-
-    ``free_attempts`` counts one account from one address, ``address_free_attempts`` every
-    login from one address; 0 turns that counter off.
-    """
-
-    free_attempts: int = 5
-    address_free_attempts: int = 30
-    base_delay: int = 1
-    max_delay: int = 900
-
-
-@dataclass(frozen=True, slots=True)
 class OidcConfig:
     """OpenID Connect sign-in for people (authorization code flow with PKCE); off without issuer.
 
@@ -179,7 +162,6 @@ class Config:
     passwords: PasswordConfig = field(default_factory=PasswordConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
-    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
     web: WebConfig = field(default_factory=WebConfig)
 
@@ -311,15 +293,6 @@ def _group_map(value: object, name: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _networks(value: object, name: str) -> tuple[str, ...]:
-    items = tuple(_names(value))
-    try:
-        parse_networks(items)
-    except ValueError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
-    return items
-
-
 def _http_url(value: object, name: str) -> str:
     url = _text(value, name)
     if not url.startswith(("https://", "http://")) or "#" in url:
@@ -387,7 +360,6 @@ _SETTINGS: dict[str, Setting] = {
     "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
     "server.realm": Setting("AUTHSVC_REALM", _text),
     "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
-    "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", _networks),
     "database.url": Setting("AUTHSVC_DATABASE_URL", _database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", _integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
@@ -418,12 +390,6 @@ _SETTINGS: dict[str, Setting] = {
     "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", _group_map),
     "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", _seconds(1)),
     "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", _seconds(1)),
-    "throttle.free_attempts": Setting("AUTHSVC_THROTTLE_FREE_ATTEMPTS", _integer(0)),
-    "throttle.address_free_attempts": Setting(
-        "AUTHSVC_THROTTLE_ADDRESS_FREE_ATTEMPTS", _integer(0)
-    ),
-    "throttle.base_delay": Setting("AUTHSVC_THROTTLE_BASE_DELAY", _seconds(1)),
-    "throttle.max_delay": Setting("AUTHSVC_THROTTLE_MAX_DELAY", _seconds(1)),
     "oidc.issuer": Setting("AUTHSVC_OIDC_ISSUER", _https_url),
     "oidc.client_id": Setting("AUTHSVC_OIDC_CLIENT_ID", _text),
     "oidc.client_secret": Setting("AUTHSVC_OIDC_CLIENT_SECRET", _optional_text),

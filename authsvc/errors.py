@@ -27,9 +27,6 @@ class ErrorCode(Enum):
     ACCOUNT_MISMATCH = ("account is not the signed-in user", 400, "invalid_request", 400)
     NOT_FOUND = ("not found", 404, "invalid_request", 404)
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
-    # Distribution's TOOMANYREQUESTS; RFC 6749 has no such error, so POST says invalid_request
-    # with the same 429 and Retry-After (RFC 6585 §4).
-    TOOMANYREQUESTS = ("too many requests", 429, "invalid_request", 429)
     UNAVAILABLE = ("service temporarily unavailable", 503, "temporarily_unavailable", 503)
     UNKNOWN = ("unknown error", 500, "server_error", 500)
 

@@ -233,18 +233,3 @@ class PersonalAccessToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class LoginFailure(Base):
-    """Consecutive failed logins for one key: an account at an address, or an address.
-
-    Kept in the database so that every replica on one PostgreSQL sees the same counts; the
-    key is ``user:NAME@ADDRESS`` or ``address:ADDRESS`` (``authsvc.authn.throttle``).
-    """
-
-    __tablename__ = "login_failures"
-
-    key: Mapped[str] = mapped_column(String(600), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer)
-    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

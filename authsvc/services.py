@@ -24,8 +24,6 @@ from authsvc.authn.password_check import (
 )
 from authsvc.authn.pat import PatAuthenticator
 from authsvc.authn.refresh import RefreshTokenAuthenticator
-from authsvc.authn.throttle import LoginThrottle, ThrottleSettings
-from authsvc.authn.throttle_policy import ThrottlePolicy
 from authsvc.authz import AccessDecider, AclAuthorizer, CachedRuleSource, SqlRuleSource
 from authsvc.authz.rules import RuleSource
 from authsvc.config import Config
@@ -72,18 +70,6 @@ def build_local_authenticator(
         if cached:
             passwords = CachedPasswordCheck(passwords, ttl=config.passwords.credential_cache_ttl)
     return LocalAuthenticator(directory, passwords, sessionmaker)
-
-
-def build_throttle(
-    config: Config, sessionmaker: async_sessionmaker[AsyncSession]
-) -> LoginThrottle | None:
-    """Login throttling with the configured policies (None when both counters are off)."""
-    cfg = config.throttle
-    settings = ThrottleSettings(
-        account=ThrottlePolicy(cfg.free_attempts, cfg.base_delay, cfg.max_delay),
-        address=ThrottlePolicy(cfg.address_free_attempts, cfg.base_delay, cfg.max_delay),
-    )
-    return LoginThrottle(sessionmaker, settings) if settings.enabled else None
 
 
 def build_pat_service(config: Config, sessionmaker: async_sessionmaker[AsyncSession]) -> PatService:
@@ -138,8 +124,7 @@ def build_services(
             RefreshTokenAuthenticator(refresh_tokens, local),
             PatAuthenticator(pat_service, CachedUserDirectory(SqlUserDirectory(sessionmaker))),
             *(backends[name] for name in config.auth.authenticators),
-        ],
-        throttle=build_throttle(config, sessionmaker),
+        ]
     )
     # The rule list is cached for a second in a server (authsvc.authz.rules.RULES_TTL).
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))

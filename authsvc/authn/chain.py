@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from authsvc.authn.types import (
     INVALID_LOGIN,
@@ -16,41 +15,18 @@ from authsvc.authn.types import (
 )
 from authsvc.errors import AuthError, ErrorCode
 
-if TYPE_CHECKING:
-    from authsvc.authn.throttle import LoginThrottle
-
 
 class AuthenticatorChain:
     """Asks each authenticator in order (docker_auth's semantics: NoMatch passes it on)."""
 
-    def __init__(
-        self, authenticators: Sequence[Authenticator], throttle: LoginThrottle | None = None
-    ) -> None:
-        """Use ``authenticators`` in this order; ``throttle`` guards password logins."""
+    def __init__(self, authenticators: Sequence[Authenticator]) -> None:
+        """Use ``authenticators`` in this order."""
         if not authenticators:
             raise ValueError("at least one authenticator is required")
         self.authenticators = tuple(authenticators)
-        self.throttle = throttle
 
     async def authenticate(self, credentials: Credentials) -> Identity:
-        """The identity for ``credentials``, or ``AuthError`` (401, or 429 when throttled)."""
-        throttle = (
-            self.throttle if self.throttle and self.throttle.applies_to(credentials) else None
-        )
-        if throttle is not None:
-            # Before any authenticator: a blocked login costs no argon2 run and no bind.
-            await throttle.check(credentials)
-        try:
-            identity = await self._first_answer(credentials)
-        except AuthError as exc:
-            if throttle is not None and exc.code is ErrorCode.UNAUTHORIZED:
-                await throttle.failed(credentials)
-            raise
-        if throttle is not None:
-            await throttle.succeeded(credentials)
-        return identity
-
-    async def _first_answer(self, credentials: Credentials) -> Identity:
+        """The identity for ``credentials``, or ``AuthError(UNAUTHORIZED)`` saying why not."""
         for authenticator in self.authenticators:
             result = await authenticator.authenticate(credentials)
             match result:

@@ -35,14 +35,11 @@ class Credentials:
     username: str
     secret: str = field(repr=False)
     service: str
-    # The client's address (authsvc.client_address), for throttling; "" when unknown.
-    address: str = ""
 
     def __repr__(self) -> str:
         """Never show the secret."""
         return (
-            f"Credentials(kind={self.kind}, username={self.username!r}, "
-            f"service={self.service!r}, address={self.address!r})"
+            f"Credentials(kind={self.kind}, username={self.username!r}, service={self.service!r})"
         )
 
 

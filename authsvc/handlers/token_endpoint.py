@@ -7,7 +7,6 @@ authentication (401 for GET, ``invalid_grant`` for POST), then the ACL downscope
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,10 +14,9 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from authsvc.access_tokens import IssuedToken
-from authsvc.appkeys import ACCESS, ACCESS_TOKENS, AUTHENTICATORS, REFRESH_TOKENS, TRUSTED_PROXIES
+from authsvc.appkeys import ACCESS, ACCESS_TOKENS, AUTHENTICATORS, REFRESH_TOKENS
 from authsvc.authn import CredentialKind, Credentials, Identity
 from authsvc.authn.basic import parse_basic
-from authsvc.client_address import request_address
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.names import normalize_username
 from authsvc.scope import Scope, ScopeError, parse_requested_scopes
@@ -115,7 +113,7 @@ async def get_token(request: web.Request) -> web.Response:
     identity: Identity | None = None
     header = request.headers.get("Authorization")
     if header is not None:
-        credentials = with_address(request, parse_basic(header, service=service))
+        credentials = parse_basic(header, service=service)
         if credentials.username:
             # Compare before verifying, so a mismatch costs no argon2 run.
             check_account(query.get("account"), normalize_username_or_401(credentials.username))
@@ -149,12 +147,6 @@ def required(form: MultiMapping[str], name: str) -> str:
     return value
 
 
-def with_address(request: web.Request, credentials: Credentials) -> Credentials:
-    """``credentials`` with the client's address, which throttling counts by."""
-    address = request_address(request, request.app[TRUSTED_PROXIES])
-    return dataclasses.replace(credentials, address=address)
-
-
 def grant_credentials(form: MultiMapping[str], grant_type: str, service: str) -> Credentials:
     """The credentials a grant carries (RFC 6749 §4.3.2 password, §6 refresh_token)."""
     if grant_type == "password":
@@ -177,7 +169,7 @@ async def post_token(request: web.Request) -> web.Response:
     access_type = form.get("access_type", "online")
     if access_type not in ("online", "offline"):
         raise AuthError(ErrorCode.REQUEST_INVALID, "access_type must be online or offline")
-    credentials = with_address(request, grant_credentials(form, grant_type, service))
+    credentials = grant_credentials(form, grant_type, service)
     identity = await request.app[AUTHENTICATORS].authenticate(credentials)
     issued = await issue_access_token(request, identity, service, scopes)
     body: dict[str, Any] = {

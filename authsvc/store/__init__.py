@@ -52,15 +52,6 @@ from authsvc.store.refresh_tokens import (
 )
 from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
 from authsvc.store.session import as_store_error, describe_db_error, transaction
-from authsvc.store.throttle import (
-    FailureRecord,
-    clear_failures,
-    clear_matching,
-    count_failure,
-    get_failures,
-    list_blocked,
-    purge_failures,
-)
 from authsvc.store.users import (
     count_users,
     create_user,
@@ -86,7 +77,6 @@ from authsvc.store.web_sessions import (
 __all__ = [
     "UNUSABLE_PASSWORD",
     "Conflict",
-    "FailureRecord",
     "GroupRecord",
     "NotFound",
     "PatRecord",
@@ -100,9 +90,6 @@ __all__ = [
     "add_rule",
     "add_rules",
     "as_store_error",
-    "clear_failures",
-    "clear_matching",
-    "count_failure",
     "count_users",
     "create_group",
     "create_pat",
@@ -116,7 +103,6 @@ __all__ = [
     "describe_db_error",
     "end_web_sessions_of",
     "ensure_directory_user",
-    "get_failures",
     "get_pat",
     "get_pat_by_hash",
     "get_refresh_token_by_hash",
@@ -124,7 +110,6 @@ __all__ = [
     "get_user_by_id",
     "get_web_session",
     "groups_of",
-    "list_blocked",
     "list_groups",
     "list_pats",
     "list_refresh_tokens",
@@ -132,7 +117,6 @@ __all__ = [
     "list_users",
     "ping",
     "purge_expired_web_sessions",
-    "purge_failures",
     "record_directory_login",
     "record_login",
     "remove_member",

@@ -18,17 +18,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from authsvc import store
-from authsvc.appkeys import (
-    AUTHENTICATORS,
-    CONFIG,
-    OIDC,
-    SESSIONMAKER,
-    TRUSTED_PROXIES,
-    WEB_SESSIONS,
-)
+from authsvc.appkeys import AUTHENTICATORS, CONFIG, OIDC, SESSIONMAKER, WEB_SESSIONS
 from authsvc.authn.provisioning import provision_user
 from authsvc.authn.types import BackendUnavailable, CredentialKind, Credentials
-from authsvc.client_address import request_address
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.web import account
 from authsvc.web.claims import ClaimError, identity_from_claims
@@ -173,8 +165,7 @@ async def password_signin(request: web.Request) -> web.StreamResponse:
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         return signin_page(request, "Enter your user name and password.", 400)
     service = request.app[CONFIG].token.services[0]
-    address = request_address(request, request.app[TRUSTED_PROXIES])
-    credentials = Credentials(CredentialKind.PASSWORD, username, password, service, address)
+    credentials = Credentials(CredentialKind.PASSWORD, username, password, service)
     try:
         identity = await request.app[AUTHENTICATORS].authenticate(credentials)
     except AuthError as exc:

@@ -21,7 +21,6 @@ TABLES = {
     "users",
     "groups",
     "group_members",
-    "login_failures",
     "acl_rules",
     "refresh_tokens",
     "directory_groups",

@@ -10,19 +10,10 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
-from authsvc.config import (
-    Config,
-    DatabaseConfig,
-    PasswordConfig,
-    ServerConfig,
-    ThrottleConfig,
-    TokenConfig,
-)
+from authsvc.config import Config, DatabaseConfig, PasswordConfig, ServerConfig, TokenConfig
 from authsvc.keys import Algorithm, generate_key, self_signed_certificate, write_key_pair
 from authsvc.passwords import PasswordHasher
 
-# Most tests send wrong passwords on purpose; the throttling tests turn it on themselves.
-NO_THROTTLE = ThrottleConfig(free_attempts=0, address_free_attempts=0)
 # Cheap argon2id parameters: the tests exercise the logic, not the cost.
 FAST_PASSWORDS = PasswordConfig(argon2_memory_cost=256, argon2_time_cost=1, argon2_parallelism=1)
 SERVICES = ("registry", "other-registry")
@@ -45,14 +36,7 @@ def make_keys(directory: Path, alg: Algorithm) -> KeyPair:
     return KeyPair(key_path, cert_path)
 
 
-def make_config(
-    url: str,
-    keys: KeyPair,
-    *,
-    cache_ttl: int = 60,
-    ttl: int = 300,
-    throttle: ThrottleConfig = NO_THROTTLE,
-) -> Config:
+def make_config(url: str, keys: KeyPair, *, cache_ttl: int = 60, ttl: int = 300) -> Config:
     """A test configuration: two services, a known realm and issuer, fast password hashing."""
     passwords = PasswordConfig(
         argon2_memory_cost=FAST_PASSWORDS.argon2_memory_cost,
@@ -61,7 +45,6 @@ def make_config(
         credential_cache_ttl=cache_ttl,
     )
     return Config(
-        throttle=throttle,
         server=ServerConfig(realm=REALM),
         database=DatabaseConfig(url=url),
         token=TokenConfig(
