@@ -17,6 +17,16 @@ RESERVED_PREFIX = "@"
 
 # Cc: C0/C1 controls; Cs: lone surrogates; Zl/Zp: line and paragraph separators.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Cf: format characters (zero-width spaces and joiners, bidi overrides) render as nothing;
+# Co/Cn: private-use and unassigned code points render as anyone's guess.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Co", "Cn"})
+# The script mixes that Unicode TS #39 §5.2 ("highly restrictive") accepts, since people write
+# names that way (Japanese mixes kanji and kana); Latin with Cyrillic or Greek is not among them.
+_SCRIPT_MIXES = (
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),
+    frozenset({"LATIN", "CJK", "HANGUL"}),
+)
 
 
 def _normalize(value: str, kind: str) -> str:
@@ -35,12 +45,37 @@ def _normalize(value: str, kind: str) -> str:
     return name
 
 
+def _scripts(name: str) -> set[str]:
+    """The scripts of the letters in ``name`` (the first word of each letter's Unicode name)."""
+    scripts = set()
+    for char in name:
+        if unicodedata.category(char).startswith("L"):
+            scripts.add(unicodedata.name(char, "UNKNOWN").split(" ")[0])
+    return scripts
+
+
 def normalize_username(value: str) -> str:
-    """Return the canonical (NFKC) user name, or raise ValueError saying what is wrong with it."""
+    """Return the canonical (NFKC) user name, or raise ValueError saying what is wrong with it.
+
+    Beyond the rules for every name, a user name is the ``${account}`` of ACL rules and the
+    ``sub`` of tokens, so it must not be able to pass for another: no ``/`` (``alice/ci``
+    would fall inside a ``${account}/*`` rule for ``alice``), no invisible characters (a
+    zero-width space makes ``alice\u200b`` look like ``alice``), and no letters from two
+    scripts (Cyrillic ``а`` in ``аlice``), the mixed-script confusables of Unicode TS #39 §5.
+    """
     name = _normalize(value, "user")
     if ":" in name:
         # RFC 7617 §2: the user-id of Basic credentials cannot contain a colon.
         raise ValueError(f"user name {value!r} must not contain ':'")
+    if "/" in name:
+        raise ValueError(f"user name {value!r} must not contain '/' (the repository separator)")
+    for char in name:
+        if unicodedata.category(char) in _INVISIBLE_CATEGORIES:
+            raise ValueError(f"user name {value!r} contains an invisible character")
+    scripts = _scripts(name)
+    if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_MIXES):
+        listed = ", ".join(sorted(scripts)).lower()
+        raise ValueError(f"user name {value!r} mixes letters of several scripts ({listed})")
     return name
 
 

@@ -121,6 +121,9 @@ def test_mistakes_in_the_input(sqlite_cli: Cli, tmp_path: Path) -> None:
             (("user", "add", "\uff20admin"), "", "is reserved"),  # full-width @ after NFKC
             (("user", "add", "a:b"), "", "must not contain ':'"),
             (("user", "add", "a\tb"), "", "control character"),
+            (("user", "add", "alice/ci"), "", "must not contain '/'"),
+            (("user", "add", "alice\u200b"), "", "invisible character"),
+            (("user", "add", "\u0430lice"), "", "several scripts"),
             (("user", "add", "frank", "--password-stdin"), "", "no password given"),
             (("user", "add", "frank", "--password-stdin"), "x" * 2000 + "\n", "longer than"),
             (("user", "import", "--htpasswd", str(tmp_path / "missing")), "", "No such file"),

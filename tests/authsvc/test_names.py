@@ -59,3 +59,23 @@ def test_group_names_follow_the_same_rules_but_allow_colons() -> None:
         normalize_group_name("@all")
     with pytest.raises(ValueError, match="group name must not be empty"):
         normalize_group_name("")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("alice/ci", "'/'"),
+        ("alice\u200b", "invisible"),
+        ("ali\u202ece", "invisible"),
+        ("\u0430lice", "several scripts"),  # Cyrillic а
+        ("\u03b1lice", "several scripts"),  # Greek α
+    ],
+)
+def test_user_names_that_could_pass_for_another(name: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        normalize_username(name)
+
+
+@pytest.mark.parametrize("name", ["алиса", "José", "田中さん", "robot$ci", "o'brien", "ＡＬＩＣＥ"])
+def test_user_names_people_really_have(name: str) -> None:
+    assert normalize_username(name)
