@@ -60,6 +60,7 @@ def test_a_chunked_upload_spread_over_three_replicas_completes(replicas: Cluster
     assert status == 202
     served_by = [headers["X-Upstream"]]
     location = headers["Location"]
+    assert "?_state=" in location  # signed with the replicas' shared http.secret
     for chunk in chunks:
         status, headers, body = request("PATCH", base + location, chunk)
         assert status == 202, body
