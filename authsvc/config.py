@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import yaml
 
-from svckit.settings import SettingError, parse_bool, parse_duration, parse_hostport
+from authsvc import config_values as values
 
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the setting's dotted path."""
+# Re-exported: callers import them from authsvc.config.
+from authsvc.config_values import ConfigError as ConfigError
+from authsvc.config_values import Converter
+from authsvc.config_values import normalize_database_url as normalize_database_url
+from svckit.settings import SettingError, parse_bool, parse_hostport
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +85,6 @@ class PasswordConfig:
     argon2_parallelism: int = 1
     credential_cache_ttl: int = 60  # seconds; 0 disables the cache
     verify_threads: int = 2
-
-
-# The identity backends this build can ask; AUTHSVC_AUTHENTICATORS lists some of them in order.
-KNOWN_AUTHENTICATORS = ("local", "ldap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,157 +164,6 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
 
 
-def normalize_database_url(url: str) -> str:
-    """Map plain ``sqlite://`` and ``postgresql://`` URLs to their async drivers.
-
-    Operators write the URLs that psql and sqlite3 documentation show; SQLAlchemy's asyncio
-    extension needs the async DBAPI named in the scheme (aiosqlite, asyncpg).
-    """
-    for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("postgres://", "postgresql+asyncpg://"),
-    ):
-        if url.startswith(plain):
-            return driver + url[len(plain) :]
-    return url
-
-
-# A converter takes the raw value (a YAML scalar or list, or an environment string) and the name
-# to put in error messages (the dotted path or the variable), and returns the field's value.
-Converter = Callable[[object, str], object]
-
-
-def _integer(minimum: int) -> Converter:
-    def convert(value: object, name: str) -> int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{name}: expected an integer, got {value!r}")
-        try:
-            result = value if isinstance(value, int) else int(str(value).strip())
-        except ValueError:
-            raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
-        if result < minimum:
-            raise ConfigError(f"{name}: must be at least {minimum}, got {result}")
-        return result
-
-    return convert
-
-
-def _seconds(minimum: int) -> Converter:
-    """Whole seconds, written as a number or a Go duration (``300``, ``5m``, ``90d``)."""
-
-    def convert(value: object, name: str) -> int:
-        seconds = parse_duration(value, name, allow_zero=True)
-        if seconds != int(seconds):
-            raise ConfigError(f"{name}: must be a whole number of seconds, got {value!r}")
-        if seconds < minimum:
-            raise ConfigError(f"{name}: must be at least {minimum} seconds, got {value!r}")
-        return int(seconds)
-
-    return convert
-
-
-def _text(value: object, name: str) -> str:
-    if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
-        raise ConfigError(f"{name}: expected a non-empty string")
-    return str(value)
-
-
-def _path(value: object, name: str) -> Path:
-    return Path(_text(value, name))
-
-
-def _database_url(value: object, name: str) -> str:
-    return normalize_database_url(_text(value, name))
-
-
-def _names(value: object) -> list[str]:
-    """A YAML list or a comma-separated string, with blanks and empty items dropped."""
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [str(item).strip() for item in items if str(item).strip()]
-
-
-def _services(value: object, name: str) -> tuple[str, ...]:
-    services = tuple(_names(value))
-    if not services:
-        raise ConfigError(f"{name}: at least one service name is required")
-    return services
-
-
-def _authenticators(value: object, name: str) -> tuple[str, ...]:
-    # Order matters (the first backend that knows the user decides), so a repeat is a mistake
-    # rather than something to fold away.
-    chosen: list[str] = []
-    for item in _names(value):
-        if item not in KNOWN_AUTHENTICATORS:
-            known = ", ".join(KNOWN_AUTHENTICATORS)
-            raise ConfigError(f"{name}: unknown authenticator {item!r} (known: {known})")
-        if item in chosen:
-            raise ConfigError(f"{name}: authenticator {item!r} is listed twice")
-        chosen.append(item)
-    if not chosen:
-        raise ConfigError(f"{name}: at least one authenticator is required")
-    return tuple(chosen)
-
-
-def _ldap_url(value: object, name: str) -> str:
-    url = _text(value, name)
-    if not url.lower().startswith(("ldap://", "ldaps://")):
-        raise ConfigError(f"{name}: expected an ldap:// or ldaps:// URL, got {url!r}")
-    return url
-
-
-def _optional_text(value: object, name: str) -> str:
-    return "" if value is None or value == "" else _text(value, name)
-
-
-def _placeholder(key: str) -> Converter:
-    """Text that must contain ``{key}`` exactly where the value is substituted."""
-
-    def convert(value: object, name: str) -> str:
-        text = _text(value, name)
-        if "{" + key + "}" not in text:
-            raise ConfigError(f"{name}: must contain {{{key}}}, got {text!r}")
-        return text
-
-    return convert
-
-
-def _group_map(value: object, name: str) -> tuple[tuple[str, str], ...]:
-    """``directory=authsvc`` pairs, as a YAML list or a comma-separated string."""
-    pairs: list[tuple[str, str]] = []
-    for item in _names(value):
-        source, sep, target = item.partition("=")
-        if not sep or not source.strip() or not target.strip():
-            raise ConfigError(f"{name}: expected DIRECTORY_GROUP=AUTHSVC_GROUP, got {item!r}")
-        pairs.append((source.strip(), target.strip()))
-    return tuple(pairs)
-
-
-def _http_url(value: object, name: str) -> str:
-    url = _text(value, name)
-    if not url.startswith(("https://", "http://")) or "#" in url:
-        raise ConfigError(f"{name}: expected an http(s) URL without a fragment, got {url!r}")
-    return url
-
-
-def _https_url(value: object, name: str) -> str:
-    # OpenID Connect Discovery 1.0 section 2: the issuer is an https URL with no query or
-    # fragment. Plain http is tolerated only on loopback, for development.
-    url = _http_url(value, name).rstrip("/")
-    loopback = url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
-    if "?" in url or not (url.startswith("https://") or loopback):
-        raise ConfigError(f"{name}: expected an https URL with no query, got {url!r}")
-    return url
-
-
-def _scopes(value: object, name: str) -> tuple[str, ...]:
-    scopes = tuple(item for item in _names(value) for item in item.split())
-    if "openid" not in scopes:
-        raise ConfigError(f"{name}: must include openid, got {' '.join(scopes)!r}")
-    return scopes
-
-
 def _check_oidc(config: Config) -> None:
     oidc = config.oidc
     if not oidc.issuer:
@@ -358,49 +205,49 @@ class Setting(NamedTuple):
 
 _SETTINGS: dict[str, Setting] = {
     "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
-    "server.realm": Setting("AUTHSVC_REALM", _text),
+    "server.realm": Setting("AUTHSVC_REALM", values.text),
     "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
-    "database.url": Setting("AUTHSVC_DATABASE_URL", _database_url),
-    "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", _integer(1)),
+    "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
+    "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
-    "token.issuer": Setting("AUTHSVC_ISSUER", _text),
-    "token.service": Setting("AUTHSVC_SERVICE", _services, ("services",)),
-    "token.ttl": Setting("AUTHSVC_TOKEN_TTL", _seconds(60)),
-    "token.refresh_ttl": Setting("AUTHSVC_REFRESH_TOKEN_TTL", _seconds(60)),
-    "token.signing_key": Setting("AUTHSVC_SIGNING_KEY", _path),
-    "token.signing_cert": Setting("AUTHSVC_SIGNING_CERT", _path),
-    "passwords.argon2_memory_cost": Setting("AUTHSVC_ARGON2_MEMORY_COST", _integer(8)),
-    "passwords.argon2_time_cost": Setting("AUTHSVC_ARGON2_TIME_COST", _integer(1)),
-    "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", _integer(1)),
-    "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", _seconds(0)),
-    "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", _integer(1)),
-    "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", _authenticators),
-    "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", _optional_text),
-    "ldap.url": Setting("AUTHSVC_LDAP_URL", _ldap_url),
+    "token.issuer": Setting("AUTHSVC_ISSUER", values.text),
+    "token.service": Setting("AUTHSVC_SERVICE", values.services, ("services",)),
+    "token.ttl": Setting("AUTHSVC_TOKEN_TTL", values.seconds(60)),
+    "token.refresh_ttl": Setting("AUTHSVC_REFRESH_TOKEN_TTL", values.seconds(60)),
+    "token.signing_key": Setting("AUTHSVC_SIGNING_KEY", values.path),
+    "token.signing_cert": Setting("AUTHSVC_SIGNING_CERT", values.path),
+    "passwords.argon2_memory_cost": Setting("AUTHSVC_ARGON2_MEMORY_COST", values.integer(8)),
+    "passwords.argon2_time_cost": Setting("AUTHSVC_ARGON2_TIME_COST", values.integer(1)),
+    "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", values.integer(1)),
+    "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", values.seconds(0)),
+    "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", values.integer(1)),
+    "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", values.authenticators),
+    "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", values.optional_text),
+    "ldap.url": Setting("AUTHSVC_LDAP_URL", values.ldap_url),
     "ldap.start_tls": Setting("AUTHSVC_LDAP_START_TLS", parse_bool),
-    "ldap.ca_file": Setting("AUTHSVC_LDAP_CA_FILE", _path),
-    "ldap.bind_dn": Setting("AUTHSVC_LDAP_BIND_DN", _optional_text),
-    "ldap.bind_password": Setting("AUTHSVC_LDAP_BIND_PASSWORD", _optional_text),
-    "ldap.user_base": Setting("AUTHSVC_LDAP_USER_BASE", _optional_text),
-    "ldap.user_filter": Setting("AUTHSVC_LDAP_USER_FILTER", _placeholder("username")),
-    "ldap.user_dn_template": Setting("AUTHSVC_LDAP_USER_DN_TEMPLATE", _optional_text),
-    "ldap.group_base": Setting("AUTHSVC_LDAP_GROUP_BASE", _optional_text),
-    "ldap.group_filter": Setting("AUTHSVC_LDAP_GROUP_FILTER", _text),
-    "ldap.group_attribute": Setting("AUTHSVC_LDAP_GROUP_ATTRIBUTE", _optional_text),
-    "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", _group_map),
-    "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", _seconds(1)),
-    "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", _seconds(1)),
-    "oidc.issuer": Setting("AUTHSVC_OIDC_ISSUER", _https_url),
-    "oidc.client_id": Setting("AUTHSVC_OIDC_CLIENT_ID", _text),
-    "oidc.client_secret": Setting("AUTHSVC_OIDC_CLIENT_SECRET", _optional_text),
-    "oidc.scopes": Setting("AUTHSVC_OIDC_SCOPES", _scopes),
-    "oidc.username_claim": Setting("AUTHSVC_OIDC_USERNAME_CLAIM", _text),
-    "oidc.groups_claim": Setting("AUTHSVC_OIDC_GROUPS_CLAIM", _optional_text),
-    "oidc.redirect_url": Setting("AUTHSVC_OIDC_REDIRECT_URL", _http_url),
-    "oidc.ca_file": Setting("AUTHSVC_OIDC_CA_FILE", _path),
-    "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", _seconds(1)),
-    "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", _seconds(60)),
-    "web.registry": Setting("AUTHSVC_WEB_REGISTRY", _optional_text),
+    "ldap.ca_file": Setting("AUTHSVC_LDAP_CA_FILE", values.path),
+    "ldap.bind_dn": Setting("AUTHSVC_LDAP_BIND_DN", values.optional_text),
+    "ldap.bind_password": Setting("AUTHSVC_LDAP_BIND_PASSWORD", values.optional_text),
+    "ldap.user_base": Setting("AUTHSVC_LDAP_USER_BASE", values.optional_text),
+    "ldap.user_filter": Setting("AUTHSVC_LDAP_USER_FILTER", values.placeholder("username")),
+    "ldap.user_dn_template": Setting("AUTHSVC_LDAP_USER_DN_TEMPLATE", values.optional_text),
+    "ldap.group_base": Setting("AUTHSVC_LDAP_GROUP_BASE", values.optional_text),
+    "ldap.group_filter": Setting("AUTHSVC_LDAP_GROUP_FILTER", values.text),
+    "ldap.group_attribute": Setting("AUTHSVC_LDAP_GROUP_ATTRIBUTE", values.optional_text),
+    "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", values.group_map),
+    "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", values.seconds(1)),
+    "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", values.seconds(1)),
+    "oidc.issuer": Setting("AUTHSVC_OIDC_ISSUER", values.https_url),
+    "oidc.client_id": Setting("AUTHSVC_OIDC_CLIENT_ID", values.text),
+    "oidc.client_secret": Setting("AUTHSVC_OIDC_CLIENT_SECRET", values.optional_text),
+    "oidc.scopes": Setting("AUTHSVC_OIDC_SCOPES", values.scopes),
+    "oidc.username_claim": Setting("AUTHSVC_OIDC_USERNAME_CLAIM", values.text),
+    "oidc.groups_claim": Setting("AUTHSVC_OIDC_GROUPS_CLAIM", values.optional_text),
+    "oidc.redirect_url": Setting("AUTHSVC_OIDC_REDIRECT_URL", values.http_url),
+    "oidc.ca_file": Setting("AUTHSVC_OIDC_CA_FILE", values.path),
+    "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", values.seconds(1)),
+    "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", values.seconds(60)),
+    "web.registry": Setting("AUTHSVC_WEB_REGISTRY", values.optional_text),
 }
 
 
