@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.authsvc.web.browser import chromium
+from tests.authsvc.web.browser import CONTRAST_SCRIPT, chromium
 from tests.authsvc.web.support import WebEnv
 
 
@@ -22,6 +22,7 @@ async def test_sso_sign_in_in_chromium(web_env: WebEnv, artifacts: Path) -> None
         await page.goto(f"{web_env.base}/account")
         assert (await page.title()).startswith("Sign in")
         await page.screenshot(path=str(artifacts / "1-sign-in.png"), full_page=True)
+        assert await page.evaluate(CONTRAST_SCRIPT) == []
 
         await page.get_by_role("link", name="Sign in with single sign-on").click()
         await page.get_by_label("Username").fill("alice")
@@ -34,6 +35,7 @@ async def test_sso_sign_in_in_chromium(web_env: WebEnv, artifacts: Path) -> None
         groups = page.get_by_role("list", name="Groups")
         assert await groups.inner_text() == "devs\nops"
         await page.screenshot(path=str(artifacts / "3-account.png"), full_page=True)
+        assert await page.evaluate(CONTRAST_SCRIPT) == []
 
         # Keyboard use: the sign-out button is reachable and works from the keyboard.
         await page.get_by_role("button", name="Sign out").focus()
@@ -42,3 +44,14 @@ async def test_sso_sign_in_in_chromium(web_env: WebEnv, artifacts: Path) -> None
         await page.screenshot(path=str(artifacts / "4-signed-out.png"), full_page=True)
         assert await page.get_by_role("heading", name="Sign in").is_visible()
         await context.close()
+
+
+async def test_the_contrast_check_finds_faint_text() -> None:
+    # The check the page tests rely on must fail on text a reader cannot make out.
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.set_content(
+            '<p style="color:#aaa;background:#fff">faint</p><p style="color:#222">clear</p>'
+        )
+        failures = await page.evaluate(CONTRAST_SCRIPT)
+        assert len(failures) == 1 and failures[0].startswith("P.")

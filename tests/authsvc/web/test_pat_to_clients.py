@@ -21,7 +21,7 @@ import pytest
 
 from bench.services import Registry, start_ours
 from tests.authsvc.tokenhelpers import ISSUER, KeyPair
-from tests.authsvc.web.browser import chromium
+from tests.authsvc.web.browser import CONTRAST_SCRIPT, chromium
 from tests.authsvc.web.support import serve, web_config
 from tests.interop.authsvc_stack import build_oci_image, run
 from tests.oidc_provider.launcher import OidcProvider
@@ -99,6 +99,7 @@ async def test_pat_from_the_page_works_with_docker_and_skopeo(
             command = await page.get_by_label("Log in with it").input_value()
             secret = await page.get_by_label("Your new access token").input_value()
             await page.screenshot(path=str(artifacts / "4-token-shown.png"), full_page=True)
+            assert await page.evaluate(CONTRAST_SCRIPT) == []
 
             clients = client_env(tmp_path)
             login = await sh(["bash", "-c", command], clients)
