@@ -222,9 +222,9 @@ def test_killing_a_replica_during_skopeo_traffic_fails_no_retried_operation(
         assert tally.done.wait_for(lambda: tally.operations >= 2, timeout=300)
     # Kill while the victim is serving a request: nginx keeps no idle upstream connections,
     # so an established connection to its port is a request in flight.
-    deadline = time.monotonic() + 120
+    deadline, tick = time.monotonic() + 120, threading.Event()
     while not _serving(victim.port) and time.monotonic() < deadline:
-        pass
+        tick.wait(0.002)  # poll interval only: leave the 2 cores to the replicas
     victim.kill()
     for thread in threads:
         thread.join(timeout=600)
