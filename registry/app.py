@@ -67,6 +67,9 @@ def create_app(config: Config) -> web.Application:
             "auth.token is not configured: the registry accepts every request without "
             "authentication (set REGISTRY_AUTH_TOKEN_* to require tokens)"
         )
+    if config.http.secret is None:
+        # Distribution warns here too: replicas behind one balancer need a shared secret.
+        log.info("http.secret is not set: upload URLs carry no signed _state")
     for key in config.ignored:
         log.info("configuration key %s is accepted but has no effect", key)
 

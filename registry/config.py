@@ -60,6 +60,8 @@ class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 5000
     tls: TlsConfig | None = None
+    # Key of the HMAC that signs upload URLs' `_state`; replicas behind one balancer share it.
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,6 @@ IGNORED_SECTIONS = frozenset(
         "log.fields",
         "log.formatter",
         "http.headers",
-        "http.secret",
         "http.debug",
         "http.relativeurls",
         "http.host",
@@ -209,6 +210,7 @@ LEAVES: dict[str, _Converter] = {
     "http.addr": _as_str,
     "http.tls.certificate": _as_str,
     "http.tls.key": _as_str,
+    "http.secret": _as_str,
     "storage.filesystem.rootdirectory": _as_str,
     "storage.delete.enabled": _as_bool,
     "storage.maintenance.readonly.enabled": _as_bool,
@@ -343,7 +345,13 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
             level=str(values.get("log.level", "info")),
             accesslog=not values.get("log.accesslog.disabled", False),
         ),
-        http=HttpConfig(addr=addr, host=host, port=port, tls=_build_tls(values)),
+        http=HttpConfig(
+            addr=addr,
+            host=host,
+            port=port,
+            tls=_build_tls(values),
+            secret=str(values["http.secret"]) if "http.secret" in values else None,
+        ),
         storage=storage,
         auth=_build_auth(values),
         ignored=tuple(sorted(ignored)),

@@ -6,12 +6,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from registry import upload_token
 from registry.appkeys import PRINCIPAL, STORAGE
 from registry.auth import Access
 from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError
 from registry.reference import DIGEST_PATTERN, NAME_PATTERN, TAG_PATTERN
 from registry.storage import Storage
+from registry.upload_token import UploadToken
 
 # Route templates mirroring distribution's api/v2/descriptors.go (names may contain '/').
 NAME = f"{{name:{NAME_PATTERN}}}"
@@ -100,18 +102,28 @@ def paginated(
     return page
 
 
-def upload_location(name: str, upload_id: str) -> str:
-    """The upload URL returned in Location (relative, as RFC 7231 §7.1.2 allows)."""
-    return f"/v2/{name}/blobs/uploads/{upload_id}"
+def upload_location(name: str, upload_id: str, state: str | None = None) -> str:
+    """The upload URL returned in Location (relative, as RFC 7231 §7.1.2 allows).
+
+    With `state` (a signed `_state` token) the URL carries it as Distribution's does.
+    """
+    location = f"/v2/{name}/blobs/uploads/{upload_id}"
+    return location if state is None else f"{location}?{urlencode({'_state': state})}"
 
 
-def upload_headers(name: str, upload_id: str, offset: int) -> dict[str, str]:
+def upload_headers(
+    name: str, upload_id: str, offset: int, *, secret: bytes | None = None, started_at: str = ""
+) -> dict[str, str]:
     """Location, Range and Docker-Upload-UUID of an upload in progress.
 
-    Range is inclusive; Distribution writes "0-0" for an empty upload, and so do we.
+    Range is inclusive; Distribution writes "0-0" for an empty upload, and so do we.  With a
+    secret, Location carries the signed upload state (registry/upload_token.py).
     """
+    state = None
+    if secret is not None:
+        state = upload_token.pack(secret, UploadToken(name, upload_id, offset, started_at))
     return {
-        "Location": upload_location(name, upload_id),
+        "Location": upload_location(name, upload_id, state),
         "Range": f"0-{max(offset - 1, 0)}",
         UPLOAD_UUID_HEADER: upload_id,
     }

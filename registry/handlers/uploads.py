@@ -2,7 +2,9 @@
 
 Bodies are streamed straight from `request.content` into the upload store, which hashes and
 writes them off the event loop; nothing holds a whole blob in memory.  The upload's state is
-on disk only, so a session survives a registry restart.
+in storage only, so a session survives a registry restart and its requests may land on any
+replica sharing the storage.  With `http.secret` set, every upload Location also carries
+Distribution's signed `_state` (registry/upload_token.py), checked on each later request.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from registry.handlers.common import (
 from registry.reference import is_name
 from registry.storage.blobs import BlobInfo
 from registry.storage.errors import BlobUnknown, InvalidOffset
+from registry.storage.uploads import UploadState, format_started_at
+from registry.upload_token import UploadTokenError, unpack
 
 routes = web.RouteTableDef()
 
@@ -72,8 +76,44 @@ def _content_range(request: web.Request) -> int | None:
     return start
 
 
+def _secret(request: web.Request) -> bytes | None:
+    secret = request.app[CONFIG].http.secret
+    return None if secret is None else secret.encode()
+
+
+def _headers(request: web.Request, state: UploadState) -> dict[str, str]:
+    """Upload headers for a state the store reported, signed when a secret is configured."""
+    return upload_headers(
+        state.name,
+        state.id,
+        state.offset,
+        secret=_secret(request),
+        started_at=format_started_at(state.started_at),
+    )
+
+
+def _signed_offset(request: web.Request, name: str, upload_id: str) -> int | None:
+    """Check the URL's `_state` token; return the offset the client was last told, if any.
+
+    As in Distribution's blobUploadHandler: a token for another repository or upload, or one
+    not signed with `http.secret`, gets 400 BLOB_UPLOAD_INVALID.  Unlike Distribution a URL
+    without `_state` is accepted, because storage, not the token, is the upload's state and
+    clients that build upload URLs themselves (the OCI conformance suite) omit it.
+    """
+    secret, raw = _secret(request), request.query.get("_state")
+    if secret is None or raw is None:
+        return None
+    try:
+        token = unpack(secret, raw)
+    except UploadTokenError as exc:
+        raise RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, detail=str(exc)) from None
+    if token.name != name or token.upload_id != upload_id:
+        raise RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, detail="_state names another upload")
+    return token.offset
+
+
 @contextlib.contextmanager
-def _chunk_in_order(name: str, upload_id: str) -> Iterator[None]:
+def _chunk_in_order(request: web.Request, name: str, upload_id: str) -> Iterator[None]:
     """Map the store's InvalidOffset to 416 RANGE_INVALID with the upload's Range and Location.
 
     Spec "Chunked Upload": a chunk that does not start where the upload is gets 416, and the
@@ -85,8 +125,21 @@ def _chunk_in_order(name: str, upload_id: str) -> Iterator[None]:
         raise RegistryError(
             ErrorCode.RANGE_INVALID,
             detail=str(exc),
-            headers=upload_headers(name, upload_id, exc.expected),
+            headers=upload_headers(name, upload_id, exc.expected, secret=_secret(request)),
         ) from None
+
+
+def _start(request: web.Request, name: str, upload_id: str) -> int | None:
+    """Where a chunk must start: its Content-Range, else the offset in the signed `_state`.
+
+    A client that streams chunks without Content-Range (docker, skopeo) continues from the
+    offset it was last told; if storage has moved on, for example because a replica died
+    half-way through a chunk, it gets 416 with the real Range instead of a silently
+    misaligned blob.  Distribution answers 400 there; 416 tells the client where to resume.
+    """
+    signed = _signed_offset(request, name, upload_id)
+    start = _content_range(request)
+    return signed if start is None else start
 
 
 def _created(name: str, info: BlobInfo) -> web.Response:
@@ -135,15 +188,16 @@ async def start_blob_upload(request: web.Request) -> web.Response:
         info = await storage(request).uploads.put_monolithic(name, digest, _body(request))
         return _created(name, info)
     state = await storage(request).uploads.create(name)
-    return web.Response(status=202, headers=upload_headers(name, state.id, state.offset))
+    return web.Response(status=202, headers=_headers(request, state))
 
 
 @routes.get(UPLOAD, name="upload")
 async def get_blob_upload_status(request: web.Request) -> web.Response:
     """204 with Range = bytes received so far (spec end-13)."""
     name, upload_id = repository(request), request.match_info["upload_id"]
+    _signed_offset(request, name, upload_id)
     state = await storage(request).uploads.status(name, upload_id)
-    return web.Response(status=204, headers=upload_headers(name, upload_id, state.offset))
+    return web.Response(status=204, headers=_headers(request, state))
 
 
 @routes.patch(UPLOAD, name="upload_patch")
@@ -151,11 +205,11 @@ async def patch_blob_data(request: web.Request) -> web.Response:
     """Append a chunk (202); a chunk not starting at the current offset gets 416."""
     name, upload_id = repository(request), request.match_info["upload_id"]
     _check_declared_size(request)
-    start = _content_range(request)
+    start = _start(request, name, upload_id)
     uploads = storage(request).uploads
-    with _chunk_in_order(name, upload_id):
+    with _chunk_in_order(request, name, upload_id):
         state = await uploads.append(name, upload_id, _body(request), start=start)
-    return web.Response(status=202, headers=upload_headers(name, upload_id, state.offset))
+    return web.Response(status=202, headers=_headers(request, state))
 
 
 @routes.put(UPLOAD, name="upload_put")
@@ -164,9 +218,9 @@ async def put_blob_upload_complete(request: web.Request) -> web.Response:
     name, upload_id = repository(request), request.match_info["upload_id"]
     digest = parse_digest(request.query.get("digest"))
     _check_declared_size(request)
-    start = _content_range(request)
+    start = _start(request, name, upload_id)
     uploads = storage(request).uploads
-    with _chunk_in_order(name, upload_id):
+    with _chunk_in_order(request, name, upload_id):
         info = await uploads.commit(name, upload_id, digest, _body(request), start=start)
     return _created(name, info)
 
@@ -175,5 +229,6 @@ async def put_blob_upload_complete(request: web.Request) -> web.Response:
 async def cancel_blob_upload(request: web.Request) -> web.Response:
     """Abandon the upload and remove its data (204)."""
     name, upload_id = repository(request), request.match_info["upload_id"]
+    _signed_offset(request, name, upload_id)
     await storage(request).uploads.cancel(name, upload_id)
     return web.Response(status=204)

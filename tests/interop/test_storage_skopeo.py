@@ -38,13 +38,16 @@ def _write_blob(layout: Path, data: bytes) -> str:
     return f"sha256:{hexdigest}"
 
 
-def build_oci_layout(layout: Path, tag: str, layers: int = 3) -> None:
-    """An OCI image layout with `layers` gzip'd tar layers of random content."""
+def build_oci_layout(layout: Path, tag: str, layers: int = 3, unit: int = 200_000) -> None:
+    """An OCI image layout with `layers` gzip'd tar layers of random content.
+
+    Layer i holds `unit * (i + 1)` random bytes.
+    """
     (layout / "blobs" / "sha256").mkdir(parents=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     descriptors, diff_ids = [], []
     for i in range(layers):
-        payload = os.urandom(200_000 * (i + 1))
+        payload = os.urandom(unit * (i + 1))
         raw = io.BytesIO()
         with tarfile.open(fileobj=raw, mode="w") as tar:
             info = tarfile.TarInfo(f"file{i}.bin")

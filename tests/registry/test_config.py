@@ -267,3 +267,12 @@ def test_durations_accept_days() -> None:
 def test_parse_addr_rejects(addr: str) -> None:
     with pytest.raises(ConfigError, match=r"^http\.addr: "):
         parse_addr(addr)
+
+
+def test_http_secret_from_file_or_environment_and_never_in_repr(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 0.1\nhttp:\n  secret: from-the-file\n")
+    assert load_config(path, {}).http.secret == "from-the-file"
+    config = load_config(path, {"REGISTRY_HTTP_SECRET": "from-the-env"})
+    assert config.http.secret == "from-the-env"
+    assert "from-the-env" not in repr(config)
+    assert load_config(None, {}).http.secret is None
