@@ -110,22 +110,32 @@ class PatService:
         """
         label = check_token_name(name)
         caps = parse_caps(scopes)
-        secret = pats.new_secret()
-        expires_at = self._clock() + expires_in if expires_in is not None else None
         async with store.transaction(self._sessionmaker) as session:
             user = await store.get_user(session, normalize_username(owner))
             if user is None:
                 raise store.NotFound(f"unknown user {owner!r}")
-            pat_id = await store.create_pat(
-                session,
-                user_id=user.id,
-                name=label,
-                token_hash=pats.hash_secret(secret, self._key),
-                scopes=format_caps(caps),
-                expires_at=expires_at,
-            )
-            record = await store.get_pat(session, pat_id)
-        return record, secret
+            return await self.create_in(session, user.id, label, caps, expires_in)
+
+    async def create_in(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        label: str,
+        caps: Sequence[ScopeCap],
+        expires_in: dt.timedelta | None,
+    ) -> tuple[store.PatRecord, str]:
+        """Store a token inside the caller's transaction (robots create user and token at once)."""
+        secret = pats.new_secret()
+        expires_at = self._clock() + expires_in if expires_in is not None else None
+        pat_id = await store.create_pat(
+            session,
+            user_id=user_id,
+            name=label,
+            token_hash=pats.hash_secret(secret, self._key),
+            scopes=format_caps(caps),
+            expires_at=expires_at,
+        )
+        return await store.get_pat(session, pat_id), secret
 
     async def list(self, owner: str | None = None) -> list[store.PatRecord]:
         """Every token, or one user's (NotFound for an unknown user)."""

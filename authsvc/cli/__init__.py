@@ -12,7 +12,7 @@ from authsvc.cli.common import CliError
 
 # The modules of the command groups, in --help order. Each defines ``register(subparsers)``, which
 # adds its group (``refresh_tokens`` adds ``token``), and every command sets ``func``.
-_GROUPS = ("serve", "db", "keys", "user", "group", "acl", "refresh_tokens", "pat")
+_GROUPS = ("serve", "db", "keys", "user", "group", "acl", "refresh_tokens", "pat", "robot")
 
 _CONFIG_HELP = "YAML settings file (default: $AUTHSVC_CONFIG)"
 

@@ -125,3 +125,10 @@ async def touch_pat(session: AsyncSession, pat_id: int, when: dt.datetime) -> No
         .where(PersonalAccessToken.id == pat_id)
         .values(last_used_at=when)
     )
+
+
+async def expire_pat(session: AsyncSession, pat_id: int, when: dt.datetime) -> None:
+    """Make a token expire at ``when`` (sooner than it would have)."""
+    await session.execute(
+        update(PersonalAccessToken).where(PersonalAccessToken.id == pat_id).values(expires_at=when)
+    )

@@ -66,6 +66,14 @@ async def insert_user(
     return UserRecord(user.id, name, password_hash, admin, False, now, now, None, source)
 
 
+async def list_users_of_source(session: AsyncSession, source: str) -> list[UserRecord]:
+    """The users that one backend created (``robot``, ``ldap``, …), by name."""
+    rows = await session.execute(
+        select(*USER_COLUMNS).where(User.source == source).order_by(User.name)
+    )
+    return [user_record(row) for row in rows]
+
+
 async def list_users(session: AsyncSession) -> list[UserRecord]:
     """All users, by name."""
     rows = await session.execute(select(*USER_COLUMNS).order_by(User.name))

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,6 +174,38 @@ def test_podman_login_pull_push(stack: Stack, podman_runroot: Path) -> None:
     )  # fmt: skip
     assert code != 0
     assert refused(out), out
+
+
+def test_podman_with_a_robot_account(stack: Stack, podman_runroot: Path) -> None:
+    """robot$NAME with its secret: what the ACL gives robots, capped by the robot's scopes."""
+    name = f"podman{stack.alg.lower()}"
+    stack.authsvc.cli(
+        "acl", "add", "--account", "robot$*", "--name", "team/*", "--actions", "pull,push"
+    )
+    created = json.loads(
+        stack.authsvc.cli(
+            "robot", "add", name, "--scope", "repository:team/base:pull",
+            "--scope", "repository:team/robot-*:pull,push", "--json",
+        ).stdout
+    )  # fmt: skip
+    host, rr, user = stack.registry.host, podman_runroot, f"robot${name}"
+    login = ["login", "--tls-verify=false", "--password-stdin", "-u", user, host]
+    podman(stack, rr, *login, input=created["secret"] + "\n")
+    podman(stack, rr, "pull", "-q", "--tls-verify=false", stack.base)
+    allowed = stack.repo(f"team/robot-{name}:v1")
+    podman(stack, rr, "tag", stack.base, allowed)
+    podman(stack, rr, "push", "-q", "--tls-verify=false", allowed)
+    # The ACL would let robots push to team/*, but this robot's scopes stop it there.
+    denied = stack.repo(f"team/other-{name}:v1")
+    podman(stack, rr, "tag", stack.base, denied)
+    code, out = podman(stack, rr, "push", "--tls-verify=false", denied, check=False)
+    assert code != 0
+    assert refused(out), out
+    # Disabled, the robot cannot log in again (replicas notice within a second).
+    stack.authsvc.cli("robot", "disable", name)
+    deadline = time.monotonic() + 5
+    while podman(stack, rr, *login, input=created["secret"] + "\n", check=False)[0] == 0:
+        assert time.monotonic() < deadline, "a disabled robot still logs in"
 
 
 # --- containerd's ctr: the OAuth2 password grant ---------------------------------------------

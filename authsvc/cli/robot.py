@@ -1,0 +1,174 @@
+"""``authsvc robot add|list|disable|enable|delete`` and ``robot secret rotate``.
+
+Secrets are printed once, by ``add`` and ``secret rotate``, on a line of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc.cli.common import CliError, print_json
+from authsvc.cli.dbsession import run_with_services
+from authsvc.cli.pat import parse_expiry
+from authsvc.config import Config
+from authsvc.models import utcnow
+from authsvc.pat_service import pat_to_dict
+from authsvc.robot_service import RobotRecord, RobotService
+from authsvc.services import build_pat_service
+from svckit.settings import SettingError, parse_duration
+
+
+def _service(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> RobotService:
+    return RobotService(sessionmaker, build_pat_service(config, sessionmaker))
+
+
+def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
+    """JSON-ready data for a robot and its secrets (never the secrets themselves)."""
+    return {
+        "name": robot.user.name,
+        "disabled": robot.user.disabled,
+        "created_at": robot.user.created_at.isoformat(),
+        "secrets": [pat_to_dict(p, now) for p in robot.secrets],
+    }
+
+
+def _print_secret(robot: RobotRecord, secret: str, what: str, as_json: bool) -> None:
+    if as_json:
+        print_json({**robot_to_dict(robot, utcnow()), "secret": secret})
+        return
+    print(f"{what} {robot.user.name!r}; the secret below is shown only once:", file=sys.stderr)
+    print(secret)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Create a robot and print its secret."""
+    expires = parse_expiry(args.expires)
+
+    async def action(
+        sessionmaker: async_sessionmaker[AsyncSession], config: Config
+    ) -> tuple[RobotRecord, str]:
+        return await _service(sessionmaker, config).add(
+            args.name, scopes=args.scope, expires_in=expires, description=args.description
+        )
+
+    robot, secret = run_with_services(args, action)
+    _print_secret(robot, secret, "created robot", args.json)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List robots."""
+
+    async def action(
+        sessionmaker: async_sessionmaker[AsyncSession], config: Config
+    ) -> list[RobotRecord]:
+        return await _service(sessionmaker, config).list()
+
+    robots = run_with_services(args, action)
+    now = utcnow()
+    rows = [robot_to_dict(r, now) for r in robots]
+    if args.json:
+        print_json(rows)
+        return 0
+    for robot in rows:
+        state = "disabled" if robot["disabled"] else "enabled"
+        secrets = robot["secrets"]
+        assert isinstance(secrets, list)
+        active = [s for s in secrets if s["status"] == "active"]
+        scopes = " ".join(active[-1]["scopes"]) if active else "-"
+        expires = (active[-1]["expires_at"] or "never") if active else "-"
+        print(
+            f"{robot['name']} {state} active_secrets={len(active)} scopes={scopes} "
+            f"expires={expires}"
+        )
+    return 0
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    async def action(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> None:
+        await _service(sessionmaker, config).set_disabled(args.name, disabled)
+
+    run_with_services(args, action)
+    print(f"{'disabled' if disabled else 'enabled'} robot {args.name!r}")
+    return 0
+
+
+def cmd_disable(args: argparse.Namespace) -> int:
+    """Disable a robot."""
+    return _set_disabled(args, True)
+
+
+def cmd_enable(args: argparse.Namespace) -> int:
+    """Enable a robot."""
+    return _set_disabled(args, False)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete a robot and its secrets."""
+
+    async def action(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> None:
+        await _service(sessionmaker, config).delete(args.name)
+
+    run_with_services(args, action)
+    print(f"deleted robot {args.name!r}")
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    """Make a new secret; older ones stop after the overlap."""
+    try:
+        overlap = dt.timedelta(seconds=parse_duration(args.overlap, "--overlap", allow_zero=True))
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
+
+    async def action(
+        sessionmaker: async_sessionmaker[AsyncSession], config: Config
+    ) -> tuple[RobotRecord, str]:
+        return await _service(sessionmaker, config).rotate(args.name, overlap=overlap)
+
+    robot, secret = run_with_services(args, action)
+    _print_secret(
+        robot, secret, f"rotated the secret of robot (old ones end in {args.overlap})", args.json
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``robot`` command group."""
+    parser = subparsers.add_parser("robot", help="manage robot accounts (robot$NAME)")
+    sub = parser.add_subparsers(dest="robot_command", required=True, metavar="COMMAND")
+
+    add = sub.add_parser("add", help="create a robot and print its secret once")
+    add.add_argument("name", help="NAME or robot$NAME")
+    add.add_argument(
+        "--scope", action="append", required=True, help="what it may do at most (repeatable)"
+    )
+    add.add_argument("--expires", help="secret lifetime such as 90d (default: never)")
+    add.add_argument("--description", help="what it is for")
+    add.add_argument("--json", action="store_true", help="machine-readable output")
+    add.set_defaults(func=cmd_add)
+
+    listing = sub.add_parser("list", help="list robots and their secrets' state")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=cmd_list)
+
+    for verb, func in (("disable", cmd_disable), ("enable", cmd_enable), ("delete", cmd_delete)):
+        command = sub.add_parser(verb, help=f"{verb} a robot")
+        command.add_argument("name", help="NAME or robot$NAME")
+        command.set_defaults(func=func)
+
+    secret = sub.add_parser("secret", help="manage a robot's secret")
+    secret_sub = secret.add_subparsers(dest="secret_command", required=True, metavar="COMMAND")
+    rotate = secret_sub.add_parser(
+        "rotate", help="print a new secret; old ones end after --overlap"
+    )
+    rotate.add_argument("name", help="NAME or robot$NAME")
+    rotate.add_argument(
+        "--overlap", default="0", help="how long old secrets keep working (e.g. 1h)"
+    )
+    rotate.add_argument("--json", action="store_true", help="machine-readable output")
+    rotate.set_defaults(func=cmd_rotate)
