@@ -34,7 +34,7 @@ from authsvc.config import Config
 from authsvc.handlers import ROUTES
 from authsvc.jwt_signer import JwtSigner
 from authsvc.keys import SigningMaterial, load_signing_material
-from authsvc.middlewares import error_middleware
+from authsvc.middlewares import body_timeout_middleware, error_middleware
 from authsvc.services import build_services
 from authsvc.web import pages
 from authsvc.web.oidc import OidcClient
@@ -135,7 +135,9 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(config: Config, *, material: SigningMaterial | None = None) -> web.Application:
     """Build the authsvc application; ``material`` skips loading the key from the config paths."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BODY)
+    app = web.Application(
+        middlewares=[error_middleware, body_timeout_middleware], client_max_size=MAX_REQUEST_BODY
+    )
     app[CONFIG] = config
     app.cleanup_ctx.extend(
         [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx, web_ctx]

@@ -36,6 +36,9 @@ class ServerConfig:
     port: int = 5001
     realm: str = "authsvc"
     access_log: bool = True
+    # Slow clients: seconds to send a request's headers, and its body (svckit.httpserver).
+    header_timeout: int = 30
+    body_timeout: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,8 @@ _SETTINGS: dict[str, Setting] = {
     "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
     "server.realm": Setting("AUTHSVC_REALM", values.text),
     "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
+    "server.header_timeout": Setting("AUTHSVC_HEADER_TIMEOUT", values.seconds(1)),
+    "server.body_timeout": Setting("AUTHSVC_BODY_TIMEOUT", values.seconds(1)),
     "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),

@@ -27,6 +27,8 @@ class ErrorCode(Enum):
     ACCOUNT_MISMATCH = ("account is not the signed-in user", 400, "invalid_request", 400)
     NOT_FOUND = ("not found", 404, "invalid_request", 404)
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
+    # RFC 9110 §15.5.9: the client did not send the whole request in time.
+    REQUEST_TIMEOUT = ("request body not received in time", 408, "invalid_request", 408)
     UNAVAILABLE = ("service temporarily unavailable", 503, "temporarily_unavailable", 503)
     UNKNOWN = ("unknown error", 500, "server_error", 500)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -92,3 +93,23 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             log.exception("unhandled error on %s %s", request.method, request.path)
             error = AuthError(ErrorCode.UNKNOWN)
     return error_response(request, error)
+
+
+@web.middleware
+async def body_timeout_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read a request body within ``server.body_timeout`` seconds, or answer 408 and hang up.
+
+    authsvc's bodies are small forms and JSON documents (at most MAX_REQUEST_BODY), so the
+    whole body is read here, once; handlers then get it from aiohttp's cache. A client that
+    trickles its body (slow loris) holds a connection for this long at most.
+    """
+    if request.body_exists:
+        try:
+            async with asyncio.timeout(request.app[CONFIG].server.body_timeout):
+                await request.read()
+        except TimeoutError:
+            log.warning("request body from %s not received in time", request.remote)
+            response = error_response(request, AuthError(ErrorCode.REQUEST_TIMEOUT))
+            response.force_close()
+            return response
+    return await handler(request)

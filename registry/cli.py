@@ -10,13 +10,13 @@ import ssl
 import sys
 from collections.abc import Mapping, Sequence
 
-from aiohttp import web
-
 import httplog
 from registry.app import create_app
 from registry.config import Config, ConfigError, load_config
+from registry.errcode import ErrorCode
 from registry.storage import Storage
 from registry.storage.gc import GcReport, collect
+from svckit.httpserver import serve as serve_http
 
 log = logging.getLogger("registry")
 
@@ -70,14 +70,15 @@ def serve(config: Config) -> int:
         config.storage.rootdirectory,
     )
     try:
-        web.run_app(
+        serve_http(
             app,
             host=config.http.host,
             port=config.http.port,
+            header_timeout=config.http.header_timeout,
+            malformed_code=ErrorCode.UNSUPPORTED.name,
             ssl_context=_ssl_context(config),
             access_log_class=httplog.BatchedAccessLogger,
             access_log=logging.getLogger(httplog.LOGGER_NAME) if config.log.accesslog else None,
-            print=None,
         )
     finally:
         # Lines still waiting for their batch when the server stopped.

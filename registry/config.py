@@ -62,6 +62,10 @@ class HttpConfig:
     tls: TlsConfig | None = None
     # Key of the HMAC that signs upload URLs' `_state`; replicas behind one balancer share it.
     secret: str | None = field(default=None, repr=False)
+    # Slow clients (ours, not Distribution's): seconds to send the request head, and the
+    # longest silence within a request body (svckit.httpserver).
+    header_timeout: float = 30.0
+    body_timeout: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,8 @@ LEAVES: dict[str, _Converter] = {
     "http.tls.certificate": _as_str,
     "http.tls.key": _as_str,
     "http.secret": _as_str,
+    "http.timeouts.header": parse_duration,
+    "http.timeouts.body": parse_duration,
     "storage.filesystem.rootdirectory": _as_str,
     "storage.delete.enabled": _as_bool,
     "storage.maintenance.readonly.enabled": _as_bool,
@@ -351,6 +357,8 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
             port=port,
             tls=_build_tls(values),
             secret=str(values["http.secret"]) if "http.secret" in values else None,
+            header_timeout=float(str(values.get("http.timeouts.header", 30.0))),
+            body_timeout=float(str(values.get("http.timeouts.body", 60.0))),
         ),
         storage=storage,
         auth=_build_auth(values),

@@ -34,12 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def serve(args: argparse.Namespace) -> int:
     """Load settings and keys (refusing to start on a bad pair), then serve until stopped."""
     # Imported here: every CLI command imports this module, and only serve needs the server.
-    from aiohttp import web
-
     import httplog
     from authsvc.app import create_app
     from authsvc.db import DatabaseUrlError
+    from authsvc.errors import ErrorCode
     from authsvc.keys import KeyLoadError, load_signing_material
+    from svckit.httpserver import serve as serve_http
 
     config = get_config(args)
     try:
@@ -62,11 +62,12 @@ def serve(args: argparse.Namespace) -> int:
         "on" if config.server.access_log else "off",
     )
     try:
-        web.run_app(
+        serve_http(
             create_app(config, material=material),
             host=host,
             port=port,
-            print=None,
+            header_timeout=config.server.header_timeout,
+            malformed_code=ErrorCode.REQUEST_INVALID.name,
             access_log_class=httplog.BatchedAccessLogger,
             access_log=logging.getLogger(httplog.LOGGER_NAME) if config.server.access_log else None,
             loop=loop,

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from registry.appkeys import CONFIG
 from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError, RegistryErrors
 from registry.handlers.common import (
@@ -22,6 +23,7 @@ from registry.manifest import MAX_MANIFEST_SIZE, Descriptor, ManifestError, acce
 from registry.reference import is_digest, is_tag
 from registry.storage import Storage
 from registry.storage.errors import BlobUnknown, RepositoryUnknown, TagUnknown
+from svckit.httpserver import watched_body
 
 routes = web.RouteTableDef()
 
@@ -71,7 +73,7 @@ async def _read_manifest(request: web.Request) -> bytes:
     if length is not None and length > MAX_MANIFEST_SIZE:
         raise too_big
     body = bytearray()
-    async for chunk in request.content.iter_any():
+    async for chunk in watched_body(request, request.app[CONFIG].http.body_timeout):
         body += chunk
         if len(body) > MAX_MANIFEST_SIZE:
             raise too_big

@@ -32,6 +32,7 @@ from registry.storage.blobs import BlobInfo
 from registry.storage.errors import BlobUnknown, InvalidOffset
 from registry.storage.uploads import UploadState, format_started_at
 from registry.upload_token import UploadTokenError, unpack
+from svckit.httpserver import watched_body
 
 routes = web.RouteTableDef()
 
@@ -43,9 +44,13 @@ _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 
 
 def _body(request: web.Request) -> AsyncIterator[bytes]:
-    """The request body as it arrives (nothing for a request without a body)."""
-    # iter_any hands over whatever the socket delivered: no re-chunking copies.
-    return request.content.iter_any()
+    """The request body as it arrives (nothing for a request without a body).
+
+    iter_any hands over whatever the socket delivered (no re-chunking copies); a client that
+    stops sending for ``http.timeouts.body`` seconds is cut off, and the upload keeps what
+    arrived, so it can resume.
+    """
+    return watched_body(request, request.app[CONFIG].http.body_timeout)
 
 
 def _check_declared_size(request: web.Request) -> None:
