@@ -103,7 +103,9 @@ async def body_timeout_middleware(request: web.Request, handler: Handler) -> web
     whole body is read here, once; handlers then get it from aiohttp's cache. A client that
     trickles its body (slow loris) holds a connection for this long at most.
     """
-    if request.body_exists:
+    # is_eof: the whole body came with the headers (the usual small form), so nothing can stall
+    # and no timer is needed.
+    if request.body_exists and not request.content.is_eof():
         try:
             async with asyncio.timeout(request.app[CONFIG].server.body_timeout):
                 await request.read()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from svckit.cache import memoized
+
 MAX_NAME_BYTES = 255
 RESERVED_PREFIX = "@"
 
@@ -54,6 +56,8 @@ def _scripts(name: str) -> set[str]:
     return scripts
 
 
+# Memoised: every token request normalises the presented name, often more than once.
+@memoized(4096)
 def normalize_username(value: str) -> str:
     """Return the canonical (NFKC) user name, or raise ValueError saying what is wrong with it.
 
