@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import aiohttp_jinja2
 import jinja2
@@ -21,6 +22,7 @@ from authsvc.appkeys import (
     AUTHENTICATORS,
     CONFIG,
     ENGINE,
+    JWKS,
     LDAP_POOL,
     OIDC,
     REFRESH_TOKENS,
@@ -32,8 +34,9 @@ from authsvc.appkeys import (
 )
 from authsvc.config import Config
 from authsvc.handlers import ROUTES
+from authsvc.jwk import KidFormat, published_jwks
 from authsvc.jwt_signer import JwtSigner
-from authsvc.keys import SigningMaterial, load_signing_material
+from authsvc.keys import SigningMaterial, load_certificates, load_signing_material
 from authsvc.middlewares import body_timeout_middleware, error_middleware
 from authsvc.services import build_services
 from authsvc.web import pages
@@ -56,7 +59,11 @@ def signer_ctx(material: SigningMaterial | None) -> CleanupCtx:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         token = app[CONFIG].token
         loaded = material or load_signing_material(token.signing_key, token.signing_cert)
-        app[SIGNER] = JwtSigner(loaded)
+        app[SIGNER] = JwtSigner(
+            loaded, header=token.header, kid_format=cast(KidFormat, token.kid_format)
+        )
+        published = load_certificates(token.published_certs) if token.published_certs else ()
+        app[JWKS] = published_jwks(loaded.key.public_key(), published, token.kid_format)
         yield
 
     return ctx

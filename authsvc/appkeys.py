@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,3 +34,5 @@ LDAP_POOL = web.AppKey("ldap_pool", ThreadPoolExecutor)
 # The account page: sign-ins and sessions, and the OpenID provider client when one is configured.
 WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
 OIDC = web.AppKey("oidc", OidcClient)
+# The JWK Set of the active and published signing keys (GET /.well-known/jwks.json).
+JWKS = web.AppKey("jwks", dict[str, Any])

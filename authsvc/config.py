@@ -72,6 +72,13 @@ class TokenConfig:
     refresh_ttl: int = 90 * 24 * 3600
     signing_key: Path = Path("certs/token.key")
     signing_cert: Path = Path("certs/token.crt")
+    # Certificates of keys published beside the active one (the next key, previous keys):
+    # they appear in the JWKS and in `authsvc keys bundle`, so registries trust them.
+    published_certs: Path | None = None
+    # The JOSE header: "x5c" (certificate chain and kid) or "kid" (kid only, for
+    # Distribution 3 configured with a JWKS file); the kid's form: libtrust or thumbprint.
+    header: str = "x5c"
+    kid_format: str = "libtrust"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +228,11 @@ _SETTINGS: dict[str, Setting] = {
     "token.refresh_ttl": Setting("AUTHSVC_REFRESH_TOKEN_TTL", values.seconds(60)),
     "token.signing_key": Setting("AUTHSVC_SIGNING_KEY", values.path),
     "token.signing_cert": Setting("AUTHSVC_SIGNING_CERT", values.path),
+    "token.published_certs": Setting("AUTHSVC_PUBLISHED_CERTS", values.path),
+    "token.header": Setting("AUTHSVC_TOKEN_HEADER", values.choice("x5c", "kid")),
+    "token.kid_format": Setting(
+        "AUTHSVC_TOKEN_KID_FORMAT", values.choice("libtrust", "thumbprint")
+    ),
     "passwords.argon2_memory_cost": Setting("AUTHSVC_ARGON2_MEMORY_COST", values.integer(8)),
     "passwords.argon2_time_cost": Setting("AUTHSVC_ARGON2_TIME_COST", values.integer(1)),
     "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", values.integer(1)),

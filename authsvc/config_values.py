@@ -168,3 +168,15 @@ def scopes(value: object, name: str) -> tuple[str, ...]:
     if "openid" not in scopes:
         raise ConfigError(f"{name}: must include openid, got {' '.join(scopes)!r}")
     return scopes
+
+
+def choice(*allowed: str) -> Converter:
+    """One of ``allowed`` (case-insensitive)."""
+
+    def convert(value: object, name: str) -> str:
+        chosen = text(value, name).strip().lower()
+        if chosen not in allowed:
+            raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+        return chosen
+
+    return convert

@@ -12,6 +12,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from authsvc.authz.grants import AccessEntry
+from authsvc.jwk import KidFormat, kid_of
 from authsvc.keys import SigningMaterial
 
 # docker_auth and Distribution's own test server back-date nbf to absorb clock skew.
@@ -54,23 +55,32 @@ def _b64url(data: bytes) -> str:
 class JwtSigner:
     """Signs claims with a loaded key; the JOSE header is encoded once, when it is built."""
 
-    def __init__(self, material: SigningMaterial) -> None:
-        """Precompute the header with ``kid`` (libtrust ID) and ``x5c`` (RFC 7515 §4.1.6)."""
+    def __init__(
+        self,
+        material: SigningMaterial,
+        *,
+        header: str = "x5c",
+        kid_format: KidFormat = "libtrust",
+    ) -> None:
+        """Precompute the JOSE header: ``kid``, and ``x5c`` (RFC 7515 §4.1.6) unless ``kid``.
+
+        Distribution 3 tries an ``x5c`` chain first and rejects the token when it has no
+        rootcertbundle to check it against, even if its JWKS holds the kid; ``header="kid"``
+        is for that setup. The kid is libtrust's form (what 2.8 matches) or the RFC 7638
+        thumbprint.
+        """
         self.alg = material.alg
-        self.kid = material.kid
+        self.kid = kid_of(material.key.public_key(), kid_format)
         self.chain = material.chain
         self._key = material.key
         self._algorithm = jwt.get_algorithm_by_name(material.alg)
-        self.header: dict[str, Any] = {
-            "typ": "JWT",
-            "alg": material.alg,
-            "kid": material.kid,
-            # x5c holds standard (not URL-safe) base64 of each DER certificate, leaf first.
-            "x5c": [
+        self.header: dict[str, Any] = {"typ": "JWT", "alg": material.alg, "kid": self.kid}
+        if header == "x5c":
+            # Standard (not URL-safe) base64 of each DER certificate, leaf first.
+            self.header["x5c"] = [
                 base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
                 for cert in material.chain
-            ],
-        }
+            ]
         self._header_segment = _b64url(json.dumps(self.header, separators=(",", ":")).encode())
 
     def public_key(self) -> Any:

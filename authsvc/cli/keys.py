@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from authsvc.cli.common import CliError, get_config
 
@@ -26,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     check = sub.add_parser("check", help="validate the configured key and certificate")
     check.set_defaults(func=check_pair)
+
+    bundle = sub.add_parser(
+        "bundle", help="print the PEM bundle for a registry's auth.token.rootcertbundle"
+    )
+    bundle.set_defaults(func=print_bundle)
+
+    keyset = sub.add_parser("jwks", help="print the JWKS for Distribution 3's auth.token.jwks")
+    keyset.set_defaults(func=print_jwks)
 
 
 def generate(args: argparse.Namespace) -> int:
@@ -57,4 +67,40 @@ def check_pair(args: argparse.Namespace) -> int:
     except KeyLoadError as exc:
         raise CliError(str(exc)) from None
     print(f"{material.alg} {material.kid}")
+    return 0
+
+
+def _published(args: argparse.Namespace) -> tuple[Any, tuple[Any, ...], str]:
+    """The active material, the published certificates, and the configured kid form."""
+    from authsvc.keys import KeyLoadError, load_certificates, load_signing_material
+
+    token = get_config(args).token
+    try:
+        material = load_signing_material(token.signing_key, token.signing_cert)
+        published = load_certificates(token.published_certs) if token.published_certs else ()
+    except KeyLoadError as exc:
+        raise CliError(str(exc)) from None
+    return material, published, token.kid_format
+
+
+def print_bundle(args: argparse.Namespace) -> int:
+    """The active certificate, then the published ones: what registries must trust."""
+    from cryptography.hazmat.primitives import serialization
+
+    material, published, _ = _published(args)
+    seen: set[bytes] = set()
+    for cert in (material.chain[0], *published):
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        if pem not in seen:
+            seen.add(pem)
+            sys.stdout.write(pem.decode("ascii"))
+    return 0
+
+
+def print_jwks(args: argparse.Namespace) -> int:
+    """The JWK Set of the active and published keys, kids in AUTHSVC_TOKEN_KID_FORMAT."""
+    from authsvc.jwk import published_jwks
+
+    material, published, kid_format = _published(args)
+    print(json.dumps(published_jwks(material.key.public_key(), published, kid_format), indent=2))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from authsvc import store
-from authsvc.appkeys import SESSIONMAKER, SIGNER
+from authsvc.appkeys import JWKS, SESSIONMAKER, SIGNER
 
 routes = web.RouteTableDef()
 
@@ -23,3 +23,15 @@ async def get_ready(request: web.Request) -> web.Response:
     async with store.transaction(request.app[SESSIONMAKER], commit=False) as session:
         await store.ping(session)
     return web.json_response({"status": "ready", "alg": signer.alg, "kid": signer.kid})
+
+
+@routes.get("/.well-known/jwks.json")
+async def get_jwks(request: web.Request) -> web.Response:
+    """The public keys tokens are signed with, active and published (RFC 7517 JWK Set).
+
+    For Distribution 3's ``auth.token.jwks`` (save it to a file) and any other verifier. Keys
+    change only with a restart, so caches may keep the answer for a few minutes.
+    """
+    response = web.json_response(request.app[JWKS])
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
