@@ -61,6 +61,7 @@ def create_app(config: Config) -> web.Application:
             service=config.auth.service,
             issuer=config.auth.issuer,
             rootcertbundle=config.auth.rootcertbundle,
+            jwks=config.auth.jwks,
         )
     else:
         log.warning(

@@ -100,7 +100,9 @@ class AuthTokenConfig:
     realm: str
     service: str
     issuer: str
-    rootcertbundle: Path
+    rootcertbundle: Path | None
+    # Distribution 3: keys by kid from a JWK Set file, instead of or beside the bundle.
+    jwks: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,7 @@ LEAVES: dict[str, _Converter] = {
     "auth.token.service": _as_str,
     "auth.token.issuer": _as_str,
     "auth.token.rootcertbundle": _as_str,
+    "auth.token.jwks": _as_str,
 }
 
 _SECTIONS = frozenset(
@@ -282,18 +285,22 @@ def _existing_file(value: str, path: str) -> Path:
 
 
 def _build_auth(values: Mapping[str, object]) -> AuthTokenConfig | None:
-    keys = ("realm", "service", "issuer", "rootcertbundle")
+    keys = ("realm", "service", "issuer", "rootcertbundle", "jwks")
     given = {k: values[f"auth.token.{k}"] for k in keys if f"auth.token.{k}" in values}
     if not given:
         return None
-    missing = [f"auth.token.{k}" for k in keys if k not in given]
+    missing = [f"auth.token.{k}" for k in keys[:3] if k not in given]
+    if "rootcertbundle" not in given and "jwks" not in given:
+        missing.append("auth.token.rootcertbundle (or auth.token.jwks)")
     if missing:
         raise ConfigError(f"{', '.join(missing)}: required when auth.token is configured")
+    bundle, jwks = given.get("rootcertbundle"), given.get("jwks")
     return AuthTokenConfig(
         realm=str(given["realm"]),
         service=str(given["service"]),
         issuer=str(given["issuer"]),
-        rootcertbundle=_existing_file(str(given["rootcertbundle"]), "auth.token.rootcertbundle"),
+        rootcertbundle=_existing_file(str(bundle), "auth.token.rootcertbundle") if bundle else None,
+        jwks=_existing_file(str(jwks), "auth.token.jwks") if jwks else None,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -154,3 +155,29 @@ def _key_from_jwk(jwk: dict[str, Any]) -> VerifyKey:
         return supported_key(parsed)
     except (InvalidKeyError, ValueError, TypeError, KeyError) as exc:
         raise UntrustedKey(f"unable to decode jwk: {exc}") from None
+
+
+def load_jwks(path: Path) -> dict[str, VerifyKey]:
+    """Keys by ``kid`` from a JWK Set file (Distribution 3's ``auth.token.jwks``).
+
+    Each key must carry a ``kid`` (tokens name their key by it, matched as a plain string);
+    private members are ignored. A file that cannot be used is a configuration error.
+    """
+    try:
+        document = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise KeyBundleError(f"cannot read jwks {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise KeyBundleError(f"jwks {path}: not JSON: {exc}") from None
+    entries = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise KeyBundleError(f"jwks {path}: no keys")
+    keys: dict[str, VerifyKey] = {}
+    for index, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            raise KeyBundleError(f"jwks {path}: key #{index} has no kid")
+        try:
+            keys[entry["kid"]] = _key_from_jwk(entry)
+        except UntrustedKey as exc:
+            raise KeyBundleError(f"jwks {path}: key #{index}: {exc}") from None
+    return keys

@@ -30,7 +30,7 @@ from registry.auth.challenge import (
     ChallengeError,
 )
 from registry.auth.jws import MalformedToken, ParsedToken, parse_token
-from registry.auth.keys import TrustStore, UntrustedKey, VerifyKey
+from registry.auth.keys import TrustStore, UntrustedKey, VerifyKey, load_jwks
 from svckit.cache import Cache
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class TokenVerifier:
         realm: str,
         service: str,
         issuer: str,
-        rootcertbundle: Path,
+        rootcertbundle: Path | None,
+        jwks: Path | None = None,
         leeway: int = DEFAULT_LEEWAY,
         cache_size: int = DEFAULT_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
@@ -112,7 +113,10 @@ class TokenVerifier:
         self.service = service
         self.issuer = issuer
         self.leeway = leeway
-        self.trust = TrustStore.load(rootcertbundle)
+        # Distribution 3: a bundle (x5c roots, and keys by libtrust kid), a JWKS (keys by kid),
+        # or both; at least one (the configuration checks it).
+        self.trust = TrustStore.load(rootcertbundle) if rootcertbundle is not None else None
+        self.jwks = load_jwks(jwks) if jwks is not None else {}
         self._clock = clock
         self.cache: Cache[str, Principal] = Cache(
             ttl=None, max_entries=max(1, cache_size), clock=monotonic
@@ -173,11 +177,20 @@ class TokenVerifier:
         header = parsed.header
         moment = datetime.fromtimestamp(now, UTC)
         try:
-            if header.x5c:
-                return self.trust.key_for_x5c(header.x5c, moment)
-            if header.jwk is not None:
+            if header.x5c or header.jwk is not None:
+                if self.trust is None:
+                    # As Distribution 3: a certificate chain needs a bundle to verify it
+                    # against, and a token that carries one is not looked up by kid instead.
+                    raise UntrustedKey("token carries x5c or jwk but no rootcertbundle is set")
+                if header.x5c:
+                    return self.trust.key_for_x5c(header.x5c, moment)
                 return self.trust.key_for_jwk(header.jwk, moment)
             if header.kid:
+                key = self.jwks.get(header.kid)
+                if key is not None:
+                    return key
+                if self.trust is None:
+                    raise UntrustedKey(f"token signed by untrusted key with ID {header.kid!r}")
                 return self.trust.key_for_kid(header.kid)
         except UntrustedKey as exc:
             raise InvalidToken(str(exc)) from None
