@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -36,7 +37,12 @@ from authsvc.config import Config
 from authsvc.handlers import ROUTES
 from authsvc.jwk import KidFormat, published_jwks
 from authsvc.jwt_signer import JwtSigner
-from authsvc.keys import SigningMaterial, load_certificates, load_signing_material
+from authsvc.keys import (
+    KeyLoadError,
+    SigningMaterial,
+    load_certificates,
+    load_signing_material,
+)
 from authsvc.middlewares import body_timeout_middleware, error_middleware
 from authsvc.services import build_services
 from authsvc.web import pages
@@ -51,6 +57,8 @@ VERIFY_THREAD_NICENESS = 10
 LDAP_THREADS = 4
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+
+log = logging.getLogger("authsvc")
 
 
 def signer_ctx(material: SigningMaterial | None) -> CleanupCtx:
@@ -67,6 +75,33 @@ def signer_ctx(material: SigningMaterial | None) -> CleanupCtx:
         yield
 
     return ctx
+
+
+def reload_signing_keys(app: web.Application) -> str:
+    """Re-read the signing key, its certificate and the published certificates (on SIGHUP).
+
+    The files are replaced first (the next key becomes the active one, the old certificate
+    joins the published ones), then the process is told; a pair that does not load is logged
+    and the keys in use stay. Returns the active key ID.
+    """
+    token = app[CONFIG].token
+    try:
+        loaded = load_signing_material(token.signing_key, token.signing_cert)
+        published = load_certificates(token.published_certs) if token.published_certs else ()
+    except KeyLoadError as exc:
+        log.error("signing keys not reloaded, the old ones stay in use: %s", exc)
+        return app[SIGNER].kid
+    app[SIGNER].use(loaded)
+    keyset = published_jwks(loaded.key.public_key(), published, token.kid_format)
+    app[JWKS].clear()
+    app[JWKS].update(keyset)
+    log.info(
+        "signing keys reloaded: %s key %s, %d published",
+        loaded.alg,
+        app[SIGNER].kid,
+        len(keyset["keys"]),
+    )
+    return app[SIGNER].kid
 
 
 def lower_thread_priority() -> None:

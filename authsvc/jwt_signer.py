@@ -69,19 +69,28 @@ class JwtSigner:
         is for that setup. The kid is libtrust's form (what 2.8 matches) or the RFC 7638
         thumbprint.
         """
-        self.alg = material.alg
-        self.kid = kid_of(material.key.public_key(), kid_format)
-        self.chain = material.chain
-        self._key = material.key
-        self._algorithm = jwt.get_algorithm_by_name(material.alg)
-        self.header: dict[str, Any] = {"typ": "JWT", "alg": material.alg, "kid": self.kid}
-        if header == "x5c":
+        self._header_mode = header
+        self._kid_format: KidFormat = kid_format
+        self.use(material)
+
+    def use(self, material: SigningMaterial) -> None:
+        """Sign with ``material`` from now on (key rotation without a restart).
+
+        Everything is built first and then assigned, with no await in between, so no token is
+        ever signed with a mix of the old and the new key's header.
+        """
+        kid = kid_of(material.key.public_key(), self._kid_format)
+        header: dict[str, Any] = {"typ": "JWT", "alg": material.alg, "kid": kid}
+        if self._header_mode == "x5c":
             # Standard (not URL-safe) base64 of each DER certificate, leaf first.
-            self.header["x5c"] = [
+            header["x5c"] = [
                 base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
                 for cert in material.chain
             ]
-        self._header_segment = _b64url(json.dumps(self.header, separators=(",", ":")).encode())
+        segment = _b64url(json.dumps(header, separators=(",", ":")).encode())
+        algorithm = jwt.get_algorithm_by_name(material.alg)
+        self.alg, self.kid, self.chain, self.header = material.alg, kid, material.chain, header
+        self._key, self._algorithm, self._header_segment = material.key, algorithm, segment
 
     def public_key(self) -> Any:
         """The public half of the signing key, for verifying tokens in tests and tools."""

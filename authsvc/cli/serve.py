@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 
 from authsvc.cli.common import CliError, get_config
 
@@ -35,7 +36,7 @@ def serve(args: argparse.Namespace) -> int:
     """Load settings and keys (refusing to start on a bad pair), then serve until stopped."""
     # Imported here: every CLI command imports this module, and only serve needs the server.
     import httplog
-    from authsvc.app import create_app
+    from authsvc.app import create_app, reload_signing_keys
     from authsvc.db import DatabaseUrlError
     from authsvc.errors import ErrorCode
     from authsvc.keys import KeyLoadError, load_signing_material
@@ -62,8 +63,15 @@ def serve(args: argparse.Namespace) -> int:
         "on" if config.server.access_log else "off",
     )
     try:
+        app = create_app(config, material=material)
+
+        # SIGHUP re-reads the signing keys: rotation without a restart (README, Keys).
+        def on_started() -> None:
+            loop.add_signal_handler(signal.SIGHUP, reload_signing_keys, app)
+
         serve_http(
-            create_app(config, material=material),
+            app,
+            on_started=on_started,
             host=host,
             port=port,
             header_timeout=config.server.header_timeout,
