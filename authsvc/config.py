@@ -11,6 +11,7 @@ field; tests/authsvc/test_config.py checks that the two agree.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class ServerConfig:
     port: int = 5001
     realm: str = "authsvc"
     access_log: bool = True
+    # Proxies whose X-Forwarded-For is believed (authsvc.netaddr); empty: the peer address.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class PasswordConfig:
     argon2_parallelism: int = 1
     credential_cache_ttl: int = 60  # seconds; 0 disables the cache
     verify_threads: int = 2
+    # Verifications running or waiting at most; beyond it a login is shed with 429 at once.
+    verify_queue: int = 16
 
 
 # The identity backends this build can ask; AUTHSVC_AUTHENTICATORS lists some of them in order.
@@ -153,6 +158,34 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """Login throttling (``authsvc.authn.throttle``); any of the numbers 0 turns it off.
+
+    ``free_attempts`` failures per account and address pass, then each further one blocks
+    the pair for ``base_delay`` doubled per failure, at most ``max_delay`` seconds. Per address
+    (whatever the user names) ``address_free_attempts`` failures pass.
+    """
+
+    free_attempts: int = 5
+    address_free_attempts: int = 20
+    base_delay: int = 1
+    max_delay: int = 15 * 60
+
+    @property
+    def enabled(self) -> bool:
+        """Whether failed logins are counted and blocked at all."""
+        return self.free_attempts > 0 and self.base_delay > 0 and self.max_delay > 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """The audit trail (``authsvc.audit``): on or off, and how long rows are kept."""
+
+    enabled: bool = True
+    retention: int = 90 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole authsvc configuration."""
 
@@ -164,6 +197,8 @@ class Config:
     ldap: LdapConfig = field(default_factory=LdapConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
 
 def normalize_database_url(url: str) -> str:
@@ -317,6 +352,17 @@ def _scopes(value: object, name: str) -> tuple[str, ...]:
     return scopes
 
 
+def _cidrs(value: object, name: str) -> tuple[str, ...]:
+    """CIDRs (or single addresses) as a YAML list or a comma-separated string."""
+    out: list[str] = []
+    for item in _names(value):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name}: not an IP network: {item!r}") from None
+    return tuple(out)
+
+
 def _check_oidc(config: Config) -> None:
     oidc = config.oidc
     if not oidc.issuer:
@@ -360,6 +406,7 @@ _SETTINGS: dict[str, Setting] = {
     "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
     "server.realm": Setting("AUTHSVC_REALM", _text),
     "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
+    "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", _cidrs),
     "database.url": Setting("AUTHSVC_DATABASE_URL", _database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", _integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
@@ -374,6 +421,7 @@ _SETTINGS: dict[str, Setting] = {
     "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", _integer(1)),
     "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", _seconds(0)),
     "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", _integer(1)),
+    "passwords.verify_queue": Setting("AUTHSVC_VERIFY_QUEUE", _integer(1)),
     "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", _authenticators),
     "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", _optional_text),
     "ldap.url": Setting("AUTHSVC_LDAP_URL", _ldap_url),
@@ -401,6 +449,14 @@ _SETTINGS: dict[str, Setting] = {
     "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", _seconds(1)),
     "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", _seconds(60)),
     "web.registry": Setting("AUTHSVC_WEB_REGISTRY", _optional_text),
+    "throttle.free_attempts": Setting("AUTHSVC_THROTTLE_FREE_ATTEMPTS", _integer(0)),
+    "throttle.address_free_attempts": Setting(
+        "AUTHSVC_THROTTLE_ADDRESS_FREE_ATTEMPTS", _integer(0)
+    ),
+    "throttle.base_delay": Setting("AUTHSVC_THROTTLE_BASE_DELAY", _seconds(0)),
+    "throttle.max_delay": Setting("AUTHSVC_THROTTLE_MAX_DELAY", _seconds(0)),
+    "audit.enabled": Setting("AUTHSVC_AUDIT", parse_bool),
+    "audit.retention": Setting("AUTHSVC_AUDIT_RETENTION", _seconds(3600)),
 }
 
 

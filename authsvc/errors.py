@@ -27,6 +27,8 @@ class ErrorCode(Enum):
     ACCOUNT_MISMATCH = ("account is not the signed-in user", 400, "invalid_request", 400)
     NOT_FOUND = ("not found", 404, "invalid_request", 404)
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
+    # Distribution's errcode TOOMANYREQUESTS; the docker CLI prints the message.
+    TOOMANYREQUESTS = ("too many requests", 429, "temporarily_unavailable", 429)
     UNAVAILABLE = ("service temporarily unavailable", 503, "temporarily_unavailable", 503)
     UNKNOWN = ("unknown error", 500, "server_error", 500)
 

@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name="uq_personal_access_tokens_token_hash"),
         sqlite_autoincrement=True,
     )
-    op.create_index(
-        "ix_personal_access_tokens_user_id", "personal_access_tokens", ["user_id"]
-    )
+    op.create_index("ix_personal_access_tokens_user_id", "personal_access_tokens", ["user_id"])
 
 
 def downgrade() -> None:
