@@ -26,6 +26,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
+from authsvc.authn.chain import AuthenticatorChain
 from authsvc.authn.types import CredentialKind, Credentials, Identity
 from authsvc.config import ThrottleConfig
 from authsvc.errors import AuthError, ErrorCode
@@ -55,14 +56,6 @@ def throttle_name(username: str) -> str:
         return normalize_username(username)
     except ValueError:
         return username[:255]
-
-
-class Authenticates(Protocol):
-    """What the throttle wraps (``AuthenticatorChain``) and what it offers itself."""
-
-    async def authenticate(self, credentials: Credentials) -> Identity:
-        """An identity, or AuthError."""
-        ...
 
 
 class ThrottleState(Protocol):
@@ -143,7 +136,7 @@ class LoginThrottle:
 
     def __init__(
         self,
-        inner: Authenticates,
+        inner: AuthenticatorChain,
         state: ThrottleState,
         config: ThrottleConfig,
         *,
@@ -151,6 +144,8 @@ class LoginThrottle:
     ) -> None:
         """Guard ``inner`` with counts kept in ``state``, per ``config``."""
         self._inner = inner
+        # The chain's backends, in order (what tools and tests inspect).
+        self.authenticators = inner.authenticators
         self._state = state
         self._config = config
         self._clock = clock

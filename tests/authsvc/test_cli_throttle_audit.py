@@ -1,4 +1,4 @@
-"""``authsvc throttle list|clear`` and ``authsvc audit list|purge`` in process, SQLite and PostgreSQL."""
+"""``authsvc throttle list|clear`` and ``authsvc audit list|purge``, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def test_throttle_list_and_clear(cli: Cli, run_db: RunDb) -> None:
     block(run_db, "carol", B, minutes=0)  # counted, not blocked
     listed = json.loads(cli.ok("throttle", "list", "--json"))
     assert sorted((r["user"] or "", r["address"]) for r in listed) == [
-        ("", A), ("alice", A), ("bob", B)
+        ("", A),
+        ("alice", A),
+        ("bob", B),
     ]
     assert all(r["blocked_until"] and r["failures"] == 1 for r in listed)
     text = cli.ok("throttle", "list")
@@ -82,7 +84,9 @@ def test_audit_list_filters(cli: Cli, run_db: RunDb) -> None:
         )  # fmt: skip
 
     run_db(action)
-    subjects = lambda *args: [r["subject"] for r in json.loads(cli.ok("audit", "list", "--json", *args))]  # noqa: E731, E501
+    subjects = lambda *args: [
+        r["subject"] for r in json.loads(cli.ok("audit", "list", "--json", *args))
+    ]  # noqa: E731, E501
     assert subjects() == ["alice", "alice", "mallory"]
     assert subjects("--since", "1h") == ["alice", "mallory"]
     assert subjects("--user", "alice") == ["alice", "alice"]

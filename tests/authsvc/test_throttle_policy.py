@@ -46,7 +46,5 @@ PROXIES = parse_networks(["10.0.0.0/8", "::1/128"])
         (None, ["203.0.113.9"], PROXIES, "unknown"),
     ],
 )
-def test_client_address(
-    peer: str | None, xff: list[str], trusted: tuple, expected: str
-) -> None:
+def test_client_address(peer: str | None, xff: list[str], trusted: tuple, expected: str) -> None:
     assert client_address(peer, xff, trusted) == expected

@@ -107,9 +107,7 @@ async def test_attack_from_one_address_does_not_lock_out_another(tenv: Env) -> N
     # Alice from B logs in while A is blocked, and her refresh token works from anywhere.
     assert (await login(tenv, ALICE, ALICE_PW, B)).status == 200
     assert (await post_refresh(tenv, refresh)).status == 200
-    resp = await tenv.get(
-        service="registry", headers={**basic("", refresh), "X-Forwarded-For": A}
-    )
+    resp = await tenv.get(service="registry", headers={**basic("", refresh), "X-Forwarded-For": A})
     assert resp.status == 200
 
 
