@@ -84,9 +84,10 @@ def test_audit_list_filters(cli: Cli, run_db: RunDb) -> None:
         )  # fmt: skip
 
     run_db(action)
-    subjects = lambda *args: [
-        r["subject"] for r in json.loads(cli.ok("audit", "list", "--json", *args))
-    ]  # noqa: E731, E501
+
+    def subjects(*args: str) -> list[str]:
+        return [r["subject"] for r in json.loads(cli.ok("audit", "list", "--json", *args))]
+
     assert subjects() == ["alice", "alice", "mallory"]
     assert subjects("--since", "1h") == ["alice", "mallory"]
     assert subjects("--user", "alice") == ["alice", "alice"]
