@@ -52,6 +52,9 @@ def block_delay(failures: int, free: int, base: float, cap: float) -> float:
 
 def throttle_name(username: str) -> str:
     """The user name as counted: normalised as logins see it, or the raw text (cut) if invalid."""
+    if not username:
+        # Never the per-address key's empty name; "@" starts no user name (authsvc.names).
+        return "@empty"
     try:
         return normalize_username(username)
     except ValueError:

@@ -18,10 +18,12 @@ from authsvc.access_tokens import IssuedToken
 from authsvc.appkeys import ACCESS, ACCESS_TOKENS, AUTHENTICATORS, REFRESH_TOKENS
 from authsvc.authn import CredentialKind, Credentials, Identity
 from authsvc.authn.basic import parse_basic
+from authsvc.authn.types import BackendUnavailable
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.handlers.audit_trail import TokenAudit
 from authsvc.names import normalize_username
 from authsvc.scope import Scope, ScopeError, parse_requested_scopes
+from authsvc.store import StoreUnavailable
 from svckit.settings import SettingError, parse_bool
 
 routes = web.RouteTableDef()
@@ -121,6 +123,10 @@ async def get_token(request: web.Request) -> web.Response:
     except AuthError as exc:
         audit.refused(request, exc)
         raise
+    except (StoreUnavailable, BackendUnavailable):
+        # The middleware answers 503; the row says the request was refused for an outage.
+        audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
+        raise
 
 
 async def _get_token(request: web.Request, audit: TokenAudit) -> web.Response:
@@ -188,6 +194,10 @@ async def post_token(request: web.Request) -> web.Response:
         return await _post_token(request, audit)
     except AuthError as exc:
         audit.refused(request, exc)
+        raise
+    except (StoreUnavailable, BackendUnavailable):
+        # The middleware answers 503; the row says the request was refused for an outage.
+        audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
         raise
 
 
