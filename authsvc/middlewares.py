@@ -25,8 +25,8 @@ _HTTP_CODES = {
 
 
 def error_response(request: web.Request, error: AuthError) -> web.Response:
-    """Render ``error``: OAuth2 (RFC 6749 §5.2) for POST, the errors envelope otherwise."""
-    if request.method == "POST":
+    """Render ``error``: OAuth2 (RFC 6749 §5.2) for the token endpoint's POST, else the envelope."""
+    if request.method == "POST" and request.path == "/auth":
         response = web.json_response(oauth_body(error), status=error.code.oauth_status)
     else:
         response = web.json_response(envelope(error), status=error.code.status)

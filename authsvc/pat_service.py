@@ -54,6 +54,29 @@ def check_token_name(name: str) -> str:
     return name
 
 
+def pat_status(record: store.PatRecord, now: dt.datetime) -> str:
+    """active, revoked or expired."""
+    if record.revoked:
+        return "revoked"
+    if record.expires_at is not None and record.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def pat_to_dict(record: store.PatRecord, now: dt.datetime) -> dict[str, object]:
+    """JSON-ready data for a token; the hash is left out."""
+    return {
+        "id": record.id,
+        "user": record.owner,
+        "name": record.name,
+        "scopes": record.scopes.split(),
+        "created_at": record.created_at.isoformat(),
+        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        "last_used_at": record.last_used_at.isoformat() if record.last_used_at else None,
+        "status": pat_status(record, now),
+    }
+
+
 class PatService:
     """The one implementation of personal access tokens."""
 

@@ -16,31 +16,9 @@ from authsvc.cli.common import CliError, print_json
 from authsvc.cli.dbsession import run_with_services
 from authsvc.config import Config
 from authsvc.models import utcnow
-from authsvc.pat_service import PatService
+from authsvc.pat_service import PatService, pat_status, pat_to_dict
 from authsvc.services import build_pat_service
 from svckit.settings import SettingError, parse_duration
-
-
-def _status(record: store.PatRecord, now: dt.datetime) -> str:
-    if record.revoked:
-        return "revoked"
-    if record.expires_at is not None and record.expires_at <= now:
-        return "expired"
-    return "active"
-
-
-def pat_to_dict(record: store.PatRecord, now: dt.datetime) -> dict[str, object]:
-    """JSON-ready data for a token; the hash is left out."""
-    return {
-        "id": record.id,
-        "user": record.owner,
-        "name": record.name,
-        "scopes": record.scopes.split(),
-        "created_at": record.created_at.isoformat(),
-        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-        "last_used_at": record.last_used_at.isoformat() if record.last_used_at else None,
-        "status": _status(record, now),
-    }
 
 
 def parse_expiry(value: str | None) -> dt.timedelta | None:
@@ -100,7 +78,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(
             f"#{r.id} {r.owner} {r.name!r} scopes={r.scopes} "
             f"created={r.created_at.isoformat(timespec='seconds')} expires={expires} "
-            f"last_used={used} {_status(r, now)}"
+            f"last_used={used} {pat_status(r, now)}"
         )
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from authsvc.api import me
 from authsvc.handlers import health, token_endpoint
 
-ROUTES: tuple[web.RouteTableDef, ...] = (token_endpoint.routes, health.routes)
+ROUTES: tuple[web.RouteTableDef, ...] = (token_endpoint.routes, health.routes, me.routes)
