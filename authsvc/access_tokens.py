@@ -29,6 +29,8 @@ class IssuedToken:
     expires_in: int
     issued_at: dt.datetime
     access: tuple[AccessEntry, ...]
+    # The token's ID, for the audit trail (the token itself is never recorded).
+    jti: str = ""
 
     @property
     def issued_at_rfc3339(self) -> str:
@@ -66,7 +68,9 @@ class AccessTokenIssuer:
             access=access,
             now=now,
             ttl=self._config.ttl,
-            jti=new_jti(),
+            jti=(jti := new_jti()),
         )
         issued_at = dt.datetime.fromtimestamp(now, dt.UTC)
-        return IssuedToken(self._signer.sign(claims), self._config.ttl, issued_at, tuple(access))
+        return IssuedToken(
+            self._signer.sign(claims), self._config.ttl, issued_at, tuple(access), jti
+        )

@@ -20,6 +20,7 @@ from authsvc.access_tokens import AccessTokenIssuer
 from authsvc.appkeys import (
     ACCESS,
     ACCESS_TOKENS,
+    AUDIT,
     AUTHENTICATORS,
     CONFIG,
     ENGINE,
@@ -30,9 +31,11 @@ from authsvc.appkeys import (
     SERVICES,
     SESSIONMAKER,
     SIGNER,
+    TRUSTED_PROXIES,
     VERIFY_POOL,
     WEB_SESSIONS,
 )
+from authsvc.audit import AuditWriter
 from authsvc.config import Config
 from authsvc.handlers import ROUTES
 from authsvc.jwk import KidFormat, published_jwks
@@ -44,6 +47,7 @@ from authsvc.keys import (
     load_signing_material,
 )
 from authsvc.middlewares import body_timeout_middleware, error_middleware
+from authsvc.netaddr import parse_networks
 from authsvc.services import build_services
 from authsvc.web import pages
 from authsvc.web.oidc import OidcClient
@@ -153,6 +157,18 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
+async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The audit trail's background writer; shutdown writes what is still queued."""
+    config = app[CONFIG]
+    writer = AuditWriter(
+        app[SESSIONMAKER], enabled=config.audit.enabled, retention=config.audit.retention
+    )
+    writer.start()
+    app[AUDIT] = writer
+    yield
+    await writer.close()
+
+
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """The service objects the handlers call: authentication, access decisions, signing."""
     services = build_services(
@@ -181,8 +197,17 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
         middlewares=[error_middleware, body_timeout_middleware], client_max_size=MAX_REQUEST_BODY
     )
     app[CONFIG] = config
+    app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
     app.cleanup_ctx.extend(
-        [signer_ctx(material), verify_pool_ctx, ldap_pool_ctx, db_ctx, services_ctx, web_ctx]
+        [
+            signer_ctx(material),
+            verify_pool_ctx,
+            ldap_pool_ctx,
+            db_ctx,
+            audit_ctx,
+            services_ctx,
+            web_ctx,
+        ]
     )
     for table in ROUTES:
         app.add_routes(table)

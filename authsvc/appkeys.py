@@ -9,10 +9,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from authsvc.access_tokens import AccessTokenIssuer
-from authsvc.authn import AuthenticatorChain
+from authsvc.audit import AuditWriter
+from authsvc.authn.throttle import LoginThrottle
 from authsvc.authz import AccessDecider
 from authsvc.config import Config
 from authsvc.jwt_signer import JwtSigner
+from authsvc.netaddr import IPNetwork
 from authsvc.refresh_tokens import RefreshTokenService
 from authsvc.services import Services
 from authsvc.web.oidc import OidcClient
@@ -23,9 +25,13 @@ SIGNER = web.AppKey("signer", JwtSigner)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER = web.AppKey("sessionmaker", async_sessionmaker[AsyncSession])
 VERIFY_POOL = web.AppKey("verify_pool", ThreadPoolExecutor)
+# The audit trail's batch writer (a no-op writer when the audit is off).
+AUDIT = web.AppKey("audit", AuditWriter)
+# Networks whose X-Forwarded-For is believed (authsvc.netaddr).
+TRUSTED_PROXIES = web.AppKey("trusted_proxies", tuple[IPNetwork, ...])
 # The wired service objects (with their caches), and direct keys for what handlers call.
 SERVICES = web.AppKey("services", Services)
-AUTHENTICATORS = web.AppKey("authenticators", AuthenticatorChain)
+AUTHENTICATORS = web.AppKey("authenticators", LoginThrottle)
 REFRESH_TOKENS = web.AppKey("refresh_tokens", RefreshTokenService)
 ACCESS = web.AppKey("access", AccessDecider)
 ACCESS_TOKENS = web.AppKey("access_tokens", AccessTokenIssuer)

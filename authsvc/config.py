@@ -39,6 +39,8 @@ class ServerConfig:
     # Slow clients: seconds to send a request's headers, and its body (svckit.httpserver).
     header_timeout: int = 30
     body_timeout: int = 30
+    # Proxies whose X-Forwarded-For is believed (authsvc.netaddr); empty: the peer address.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,8 @@ class PasswordConfig:
     argon2_parallelism: int = 1
     credential_cache_ttl: int = 60  # seconds; 0 disables the cache
     verify_threads: int = 2
+    # Verifications running or waiting at most; beyond it a login is shed with 429 at once.
+    verify_queue: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,34 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """Login throttling (``authsvc.authn.throttle``); any of the numbers 0 turns it off.
+
+    ``free_attempts`` failures per account and address pass, then each further one blocks
+    the pair for ``base_delay`` doubled per failure, at most ``max_delay`` seconds. Per address
+    (whatever the user names) ``address_free_attempts`` failures pass.
+    """
+
+    free_attempts: int = 5
+    address_free_attempts: int = 20
+    base_delay: int = 1
+    max_delay: int = 15 * 60
+
+    @property
+    def enabled(self) -> bool:
+        """Whether failed logins are counted and blocked at all."""
+        return self.free_attempts > 0 and self.base_delay > 0 and self.max_delay > 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """The audit trail (``authsvc.audit``): on or off, and how long rows are kept."""
+
+    enabled: bool = True
+    retention: int = 90 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole authsvc configuration."""
 
@@ -172,6 +204,8 @@ class Config:
     ldap: LdapConfig = field(default_factory=LdapConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
 
 def _check_oidc(config: Config) -> None:
@@ -219,6 +253,7 @@ _SETTINGS: dict[str, Setting] = {
     "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
     "server.header_timeout": Setting("AUTHSVC_HEADER_TIMEOUT", values.seconds(1)),
     "server.body_timeout": Setting("AUTHSVC_BODY_TIMEOUT", values.seconds(1)),
+    "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", values.cidrs),
     "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
@@ -238,6 +273,7 @@ _SETTINGS: dict[str, Setting] = {
     "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", values.integer(1)),
     "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", values.seconds(0)),
     "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", values.integer(1)),
+    "passwords.verify_queue": Setting("AUTHSVC_VERIFY_QUEUE", values.integer(1)),
     "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", values.authenticators),
     "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", values.optional_text),
     "ldap.url": Setting("AUTHSVC_LDAP_URL", values.ldap_url),
@@ -265,6 +301,14 @@ _SETTINGS: dict[str, Setting] = {
     "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", values.seconds(1)),
     "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", values.seconds(60)),
     "web.registry": Setting("AUTHSVC_WEB_REGISTRY", values.optional_text),
+    "throttle.free_attempts": Setting("AUTHSVC_THROTTLE_FREE_ATTEMPTS", values.integer(0)),
+    "throttle.address_free_attempts": Setting(
+        "AUTHSVC_THROTTLE_ADDRESS_FREE_ATTEMPTS", values.integer(0)
+    ),
+    "throttle.base_delay": Setting("AUTHSVC_THROTTLE_BASE_DELAY", values.seconds(0)),
+    "throttle.max_delay": Setting("AUTHSVC_THROTTLE_MAX_DELAY", values.seconds(0)),
+    "audit.enabled": Setting("AUTHSVC_AUDIT", parse_bool),
+    "audit.retention": Setting("AUTHSVC_AUDIT_RETENTION", values.seconds(3600)),
 }
 
 

@@ -7,6 +7,7 @@ setting uses which; keeping them apart keeps that table readable.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
@@ -180,3 +181,14 @@ def choice(*allowed: str) -> Converter:
         return chosen
 
     return convert
+
+
+def cidrs(value: object, name: str) -> tuple[str, ...]:
+    """CIDRs (or single addresses) as a YAML list or a comma-separated string."""
+    out: list[str] = []
+    for item in names(value):
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(f"{name}: not an IP network: {item!r}") from None
+    return tuple(out)

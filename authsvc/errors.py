@@ -29,6 +29,8 @@ class ErrorCode(Enum):
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
     # RFC 9110 §15.5.9: the client did not send the whole request in time.
     REQUEST_TIMEOUT = ("request body not received in time", 408, "invalid_request", 408)
+    # Distribution's errcode TOOMANYREQUESTS; the docker CLI prints the message.
+    TOOMANYREQUESTS = ("too many requests", 429, "temporarily_unavailable", 429)
     UNAVAILABLE = ("service temporarily unavailable", 503, "temporarily_unavailable", 503)
     UNKNOWN = ("unknown error", 500, "server_error", 500)
 

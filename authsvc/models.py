@@ -233,3 +233,43 @@ class PersonalAccessToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginFailure(Base):
+    """Consecutive failed logins for one throttle key (``authsvc.authn.throttle``).
+
+    A row is either per account and address (``username`` set) or per address (``username``
+    empty: no user name can be empty). The counts live in the database, not in process memory,
+    so every replica on one PostgreSQL sees the same ones.
+    """
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """One audit row: a token issued or refused, a failed login, a throttle decision, a CLI change.
+
+    Never a secret: no password, Authorization header, refresh token or JWT (only the ``jti``).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(NAME_LENGTH), default="", index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    service: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    client_id: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    user_agent: Mapped[str] = mapped_column(String(NAME_LENGTH), default="")
+    jti: Mapped[str] = mapped_column(String(64), default="")
+    requested: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
+    granted: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
+    rule: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
+    detail: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")

@@ -24,6 +24,7 @@ from authsvc.authn.password_check import (
 )
 from authsvc.authn.pat import PatAuthenticator
 from authsvc.authn.refresh import RefreshTokenAuthenticator
+from authsvc.authn.throttle import LoginThrottle, SqlThrottleState
 from authsvc.authz import AccessDecider, AclAuthorizer, CachedRuleSource, SqlRuleSource
 from authsvc.authz.rules import RuleSource
 from authsvc.config import Config
@@ -39,7 +40,8 @@ if TYPE_CHECKING:
 class Services:
     """What the token endpoint calls."""
 
-    authenticators: AuthenticatorChain
+    # The chain behind the login throttle: what every credential check goes through.
+    authenticators: LoginThrottle
     local: LocalAuthenticator
     refresh_tokens: RefreshTokenService
     access: AccessDecider
@@ -66,7 +68,11 @@ def build_local_authenticator(
         directory = CachedUserDirectory(directory)
     passwords: PasswordCheck = _NoPasswords()
     if executor is not None:
-        passwords = ThreadedPasswordCheck(PasswordHasher(config.passwords), executor)
+        passwords = ThreadedPasswordCheck(
+            PasswordHasher(config.passwords),
+            executor,
+            max_pending=config.passwords.verify_queue if cached else None,
+        )
         if cached:
             passwords = CachedPasswordCheck(passwords, ttl=config.passwords.credential_cache_ttl)
     return LocalAuthenticator(directory, passwords, sessionmaker)
@@ -129,7 +135,8 @@ def build_services(
     # The rule list is cached for a second in a server (authsvc.authz.rules.RULES_TTL).
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
     access = build_access_decider(config, rule_cache)
-    return Services(chain, local, refresh_tokens, access, rule_cache, pat_service)
+    throttle = LoginThrottle(chain, SqlThrottleState(sessionmaker), config.throttle)
+    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service)
 
 
 class _NoPasswords:

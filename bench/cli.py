@@ -67,9 +67,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--duration", type=float, help="seconds per request-rate measurement")
     p.add_argument("--profile", type=Path, metavar="DIR", help="py-spy our servers into DIR")
+    p.add_argument(
+        "--authsvc-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra AUTHSVC_* setting for authsvc (repeatable), e.g. AUTHSVC_AUDIT=false",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
     p.add_argument("--json", type=Path, help="results file (default bench/results/<time>.json)")
     return p.parse_args(argv)
+
+
+def authsvc_settings(args: argparse.Namespace) -> dict[str, str]:
+    """``--authsvc-env NAME=VALUE`` options as a mapping; only AUTHSVC_* names are accepted."""
+    extra: dict[str, str] = {}
+    for item in args.authsvc_env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("AUTHSVC_"):
+            raise BenchError(f"--authsvc-env: expected AUTHSVC_NAME=VALUE, got {item!r}")
+        extra[name] = value
+    return extra
 
 
 def choose_settings(args: argparse.Namespace) -> Settings:
@@ -102,6 +120,7 @@ def build_stack(
     workdir: Path,
     names: list[str],
     log: Callable[[str], None],
+    authsvc_extra: dict[str, str] | None = None,
 ) -> Bench:
     """Keys, databases, users, ACLs and the four servers; everything stops with ``stack``."""
     keys = generate_keys(workdir / "keys")
@@ -117,6 +136,7 @@ def build_stack(
         workdir / "authsvc-sqlite",
         keys,
         f"sqlite:///{workdir / 'authsvc-sqlite' / 'authsvc.db'}",
+        authsvc_extra,
     )
     auth.add_users([(user, password), t3_user, *t4_users])
     auth.allow_all()
@@ -131,7 +151,7 @@ def build_stack(
         log(pg_note)
     else:
         log("authsvc (PostgreSQL): migrate, add the user and the ACL")
-        auth_pg = prepare_authsvc("postgresql", workdir / "authsvc-pg", keys, pg_url)
+        auth_pg = prepare_authsvc("postgresql", workdir / "authsvc-pg", keys, pg_url, authsvc_extra)
         auth_pg.add_users([(user, password)])
         auth_pg.allow_all()
         start_authsvc(stack, auth_pg)
@@ -252,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         with ExitStack() as stack:
-            b = build_stack(stack, settings, workdir, names, log)
+            b = build_stack(stack, settings, workdir, names, log, authsvc_settings(args))
             run_workloads(b, names, log, args.profile)
             rows = b.rows
             meta = {

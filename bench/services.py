@@ -16,7 +16,7 @@ import shutil
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -120,10 +120,20 @@ def authsvc_env(root: Path, keys: Keys, database_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_authsvc(label: str, root: Path, keys: Keys, database_url: str) -> Authsvc:
-    """Migrate a fresh database with `authsvc db upgrade`; the server is not started yet."""
+def prepare_authsvc(
+    label: str,
+    root: Path,
+    keys: Keys,
+    database_url: str,
+    extra: Mapping[str, str] | None = None,
+) -> Authsvc:
+    """Migrate a fresh database with `authsvc db upgrade`; the server is not started yet.
+
+    ``extra`` holds further AUTHSVC_* settings (``--authsvc-env``), such as AUTHSVC_AUDIT=false
+    to measure what the audit trail costs.
+    """
     root.mkdir(parents=True, exist_ok=True)
-    env = authsvc_env(root, keys, database_url)
+    env = {**authsvc_env(root, keys, database_url), **(extra or {})}
     port = int(env["AUTHSVC_LISTEN"].rpartition(":")[2])
     svc = Authsvc(label, port, env, root / "authsvc.log")
     svc.cli("db", "upgrade")

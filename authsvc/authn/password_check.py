@@ -20,6 +20,7 @@ from typing import Protocol
 
 from authsvc import store
 from authsvc.authn.verified_pairs import VerifiedPairs
+from authsvc.errors import AuthError, ErrorCode
 from authsvc.passwords import PasswordHasher, VerifyResult
 from svckit.cache import Cache
 
@@ -34,13 +35,26 @@ class PasswordCheck(Protocol):
         ...
 
 
-class ThreadedPasswordCheck:
-    """Runs the hasher in ``executor``; concurrent identical checks share one verification."""
+# RFC 9110 §10.2.3: when to retry after being shed; a verification takes tens of milliseconds.
+SHED_RETRY_AFTER = "1"
 
-    def __init__(self, hasher: PasswordHasher, executor: Executor) -> None:
-        """Verify with ``hasher`` on ``executor``'s threads."""
+
+class ThreadedPasswordCheck:
+    """Runs the hasher in ``executor``; concurrent identical checks share one verification.
+
+    At most ``max_pending`` verifications run or wait for a thread. Beyond that a check is shed
+    with 429 before any argon2id work: an unbounded queue lets a burst of guesses (for unknown
+    users, which cache nothing) make every real login wait behind it.
+    """
+
+    def __init__(
+        self, hasher: PasswordHasher, executor: Executor, *, max_pending: int | None = None
+    ) -> None:
+        """Verify with ``hasher`` on ``executor``'s threads, ``max_pending`` at a time at most."""
         self._hasher = hasher
         self._executor = executor
+        self._max_pending = max_pending
+        self.pending = 0
         # Keyed by (user, password digest, stored hash): a pure single flight, nothing kept.
         self.flights: Cache[tuple[str, bytes, str | None], VerifyResult] = Cache(ttl=0)
 
@@ -51,9 +65,23 @@ class ThreadedPasswordCheck:
         stored = user.password_hash if user is not None else None
         loop = asyncio.get_running_loop()
         key = (username, hashlib.sha256(password.encode("utf-8")).digest(), stored)
-        return await self.flights.get_or_load(
-            key, lambda: loop.run_in_executor(self._executor, self._hasher.verify, password, stored)
-        )
+
+        async def verify() -> VerifyResult:
+            if self._max_pending is not None and self.pending >= self._max_pending:
+                raise AuthError(
+                    ErrorCode.TOOMANYREQUESTS,
+                    "too many logins in progress; try again shortly",
+                    headers={"Retry-After": SHED_RETRY_AFTER},
+                )
+            self.pending += 1
+            try:
+                return await loop.run_in_executor(
+                    self._executor, self._hasher.verify, password, stored
+                )
+            finally:
+                self.pending -= 1
+
+        return await self.flights.get_or_load(key, verify)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,11 +35,14 @@ class Credentials:
     username: str
     secret: str = field(repr=False)
     service: str
+    # The client address (authsvc.netaddr), which throttling keys on; empty when unknown.
+    address: str = ""
 
     def __repr__(self) -> str:
         """Never show the secret."""
         return (
-            f"Credentials(kind={self.kind}, username={self.username!r}, service={self.service!r})"
+            f"Credentials(kind={self.kind}, username={self.username!r}, "
+            f"service={self.service!r}, address={self.address!r})"
         )
 
 

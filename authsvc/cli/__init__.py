@@ -12,7 +12,19 @@ from authsvc.cli.common import CliError
 
 # The modules of the command groups, in --help order. Each defines ``register(subparsers)``, which
 # adds its group (``refresh_tokens`` adds ``token``), and every command sets ``func``.
-_GROUPS = ("serve", "db", "keys", "user", "group", "acl", "refresh_tokens", "pat", "robot")
+_GROUPS = (
+    "serve",
+    "db",
+    "keys",
+    "user",
+    "group",
+    "acl",
+    "refresh_tokens",
+    "pat",
+    "robot",
+    "throttle",
+    "audit",
+)
 
 _CONFIG_HELP = "YAML settings file (default: $AUTHSVC_CONFIG)"
 
@@ -46,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         code = int(args.func(args))
+        if code == 0:
+            # Imported here: the audit module pulls in the handlers, which `--help` never needs.
+            from authsvc.cli.audit import record_admin_change
+
+            record_admin_change(args)
     except CliError as exc:
         print(f"authsvc: error: {exc}", file=sys.stderr)
         return 1

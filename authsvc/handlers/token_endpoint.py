@@ -8,6 +8,7 @@ authentication (401 for GET, ``invalid_grant`` for POST), then the ACL downscope
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -17,9 +18,12 @@ from authsvc.access_tokens import IssuedToken
 from authsvc.appkeys import ACCESS, ACCESS_TOKENS, AUTHENTICATORS, REFRESH_TOKENS
 from authsvc.authn import CredentialKind, Credentials, Identity
 from authsvc.authn.basic import parse_basic
+from authsvc.authn.types import BackendUnavailable
 from authsvc.errors import AuthError, ErrorCode
+from authsvc.handlers.audit_trail import TokenAudit
 from authsvc.names import normalize_username
 from authsvc.scope import Scope, ScopeError, parse_requested_scopes
+from authsvc.store import StoreUnavailable
 from svckit.settings import SettingError, parse_bool
 
 routes = web.RouteTableDef()
@@ -86,11 +90,19 @@ def timing(issued: IssuedToken) -> dict[str, Any]:
 
 
 async def issue_access_token(
-    request: web.Request, identity: Identity | None, service: str, scopes: tuple[Scope, ...]
+    request: web.Request,
+    identity: Identity | None,
+    service: str,
+    scopes: tuple[Scope, ...],
+    audit: TokenAudit,
 ) -> IssuedToken:
-    """Decide the scopes (the same decision ``acl check`` explains) and sign the result."""
+    """Decide the scopes (the same decision ``acl check`` explains), sign, and audit it."""
     decision = await request.app[ACCESS].decide(identity, service, scopes)
-    return request.app[ACCESS_TOKENS].issue(identity, service, decision.access)
+    issued = request.app[ACCESS_TOKENS].issue(identity, service, decision.access)
+    if identity is not None:
+        audit.subject = identity.name
+    audit.issued(request, decision, issued)
+    return issued
 
 
 def may_get_refresh_token(identity: Identity | None) -> bool:
@@ -105,21 +117,37 @@ def may_get_refresh_token(identity: Identity | None) -> bool:
 @routes.get("/auth")
 async def get_token(request: web.Request) -> web.Response:
     """Issue a token for Basic credentials, a ``:refresh-token`` password, or anonymously."""
+    audit = TokenAudit.of(request)
+    try:
+        return await _get_token(request, audit)
+    except AuthError as exc:
+        audit.refused(request, exc)
+        raise
+    except (StoreUnavailable, BackendUnavailable):
+        # The middleware answers 503; the row says the request was refused for an outage.
+        audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
+        raise
+
+
+async def _get_token(request: web.Request, audit: TokenAudit) -> web.Response:
     query = request.query
+    audit.service = query.get("service", "")
     service = request.app[ACCESS].check_service(query.get("service"))
     scopes = parse_scope_params(query.getall("scope", []))
+    audit.attempt("", service, scopes)
     offline = query_bool(query, "offline_token")
-    client_id = parse_client_id(query.get("client_id"))
+    client_id = audit.client_id = parse_client_id(query.get("client_id"))
     identity: Identity | None = None
     header = request.headers.get("Authorization")
     if header is not None:
-        credentials = parse_basic(header, service=service)
+        credentials = replace(parse_basic(header, service=service), address=audit.address)
+        audit.attempt(credentials.username, service, scopes)
         if credentials.username:
             # Compare before verifying, so a mismatch costs no argon2 run.
             check_account(query.get("account"), normalize_username_or_401(credentials.username))
         identity = await request.app[AUTHENTICATORS].authenticate(credentials)
         check_account(query.get("account"), identity.name)
-    issued = await issue_access_token(request, identity, service, scopes)
+    issued = await issue_access_token(request, identity, service, scopes, audit)
     body: dict[str, Any] = {"token": issued.token, "access_token": issued.token, **timing(issued)}
     if offline and identity is not None and may_get_refresh_token(identity):
         assert identity.user_id is not None
@@ -147,31 +175,48 @@ def required(form: MultiMapping[str], name: str) -> str:
     return value
 
 
-def grant_credentials(form: MultiMapping[str], grant_type: str, service: str) -> Credentials:
+def grant_credentials(
+    form: MultiMapping[str], grant_type: str, service: str, address: str = ""
+) -> Credentials:
     """The credentials a grant carries (RFC 6749 §4.3.2 password, §6 refresh_token)."""
     if grant_type == "password":
-        return Credentials(
-            CredentialKind.PASSWORD, required(form, "username"), required(form, "password"), service
-        )
-    return Credentials(CredentialKind.REFRESH_TOKEN, "", required(form, "refresh_token"), service)
+        username, password = required(form, "username"), required(form, "password")
+        return Credentials(CredentialKind.PASSWORD, username, password, service, address)
+    secret = required(form, "refresh_token")
+    return Credentials(CredentialKind.REFRESH_TOKEN, "", secret, service, address)
 
 
 @routes.post("/auth")
 async def post_token(request: web.Request) -> web.Response:
     """The OAuth2 token endpoint: ``password`` and ``refresh_token`` grants."""
+    audit = TokenAudit.of(request)
+    try:
+        return await _post_token(request, audit)
+    except AuthError as exc:
+        audit.refused(request, exc)
+        raise
+    except (StoreUnavailable, BackendUnavailable):
+        # The middleware answers 503; the row says the request was refused for an outage.
+        audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
+        raise
+
+
+async def _post_token(request: web.Request, audit: TokenAudit) -> web.Response:
     form = await read_form(request)
+    audit.service = form.get("service", "")
     grant_type = required(form, "grant_type")
     if grant_type not in ("password", "refresh_token"):
         raise AuthError(ErrorCode.GRANT_UNSUPPORTED, f"unsupported grant_type {grant_type!r}")
     service = request.app[ACCESS].check_service(form.get("service"))
-    client_id = parse_client_id(required(form, "client_id"))
+    client_id = audit.client_id = parse_client_id(required(form, "client_id"))
     scopes = parse_scope_params(form.getall("scope", []))
+    audit.attempt(form.get("username", ""), service, scopes)
     access_type = form.get("access_type", "online")
     if access_type not in ("online", "offline"):
         raise AuthError(ErrorCode.REQUEST_INVALID, "access_type must be online or offline")
-    credentials = grant_credentials(form, grant_type, service)
+    credentials = grant_credentials(form, grant_type, service, audit.address)
     identity = await request.app[AUTHENTICATORS].authenticate(credentials)
-    issued = await issue_access_token(request, identity, service, scopes)
+    issued = await issue_access_token(request, identity, service, scopes, audit)
     body: dict[str, Any] = {
         "access_token": issued.token,
         "token_type": "Bearer",

@@ -9,6 +9,12 @@ succeeds, rolls back otherwise, and turns database failures into ``StoreUnavaila
 Callers use the flat namespace (``store.get_user``); the submodules only keep each part small.
 """
 
+from authsvc.store.audit import (
+    AuditRecord,
+    add_audit_events,
+    list_audit_events,
+    purge_audit_events,
+)
 from authsvc.store.common import (
     Conflict,
     GroupRecord,
@@ -53,6 +59,15 @@ from authsvc.store.refresh_tokens import (
 )
 from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
 from authsvc.store.session import as_store_error, describe_db_error, transaction
+from authsvc.store.throttle import (
+    FailureRecord,
+    add_login_failure,
+    clear_login_failures,
+    get_login_failures,
+    list_login_failures,
+    purge_login_failures,
+    reset_login_failures,
+)
 from authsvc.store.users import (
     count_users,
     create_user,
@@ -79,7 +94,9 @@ from authsvc.store.web_sessions import (
 
 __all__ = [
     "UNUSABLE_PASSWORD",
+    "AuditRecord",
     "Conflict",
+    "FailureRecord",
     "GroupRecord",
     "NotFound",
     "PatRecord",
@@ -89,10 +106,13 @@ __all__ = [
     "StoreUnavailable",
     "UserRecord",
     "WebSessionRecord",
+    "add_audit_events",
+    "add_login_failure",
     "add_member",
     "add_rule",
     "add_rules",
     "as_store_error",
+    "clear_login_failures",
     "count_users",
     "create_group",
     "create_pat",
@@ -107,6 +127,7 @@ __all__ = [
     "end_web_sessions_of",
     "ensure_directory_user",
     "expire_pat",
+    "get_login_failures",
     "get_pat",
     "get_pat_by_hash",
     "get_refresh_token_by_hash",
@@ -115,19 +136,24 @@ __all__ = [
     "get_web_session",
     "groups_of",
     "insert_user",
+    "list_audit_events",
     "list_groups",
+    "list_login_failures",
     "list_pats",
     "list_refresh_tokens",
     "list_rules",
     "list_users",
     "list_users_of_source",
     "ping",
+    "purge_audit_events",
     "purge_expired_web_sessions",
+    "purge_login_failures",
     "record_directory_login",
     "record_login",
     "remove_member",
     "replace_directory_groups",
     "replace_rules",
+    "reset_login_failures",
     "revoke_pat",
     "revoke_refresh_token",
     "revoke_user_refresh_tokens",

@@ -22,6 +22,7 @@ from authsvc.appkeys import AUTHENTICATORS, CONFIG, OIDC, SESSIONMAKER, WEB_SESS
 from authsvc.authn.provisioning import provision_user
 from authsvc.authn.types import BackendUnavailable, CredentialKind, Credentials
 from authsvc.errors import AuthError, ErrorCode
+from authsvc.handlers.audit_trail import request_address
 from authsvc.web import account
 from authsvc.web.claims import ClaimError, identity_from_claims
 from authsvc.web.guard import clear_cookie, csrf_ok, same_origin, secure_headers, set_cookie
@@ -165,7 +166,8 @@ async def password_signin(request: web.Request) -> web.StreamResponse:
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         return signin_page(request, "Enter your user name and password.", 400)
     service = request.app[CONFIG].token.services[0]
-    credentials = Credentials(CredentialKind.PASSWORD, username, password, service)
+    address = request_address(request)
+    credentials = Credentials(CredentialKind.PASSWORD, username, password, service, address)
     try:
         identity = await request.app[AUTHENTICATORS].authenticate(credentials)
     except AuthError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import io
 import itertools
 import json
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authsvc import acl, cli, store
 from authsvc.app import create_app
 from authsvc.appkeys import SERVICES
+from authsvc.config import ThrottleConfig
 from authsvc.passwords import PasswordHasher
 from tests.authsvc.conftest import run_on
 from tests.authsvc.tokenhelpers import FAST_PASSWORDS, KeyPair, make_config, make_keys
@@ -218,7 +220,11 @@ def harness(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) ->
     keys = make_keys(directory, "ES256")
     # A credential cache would hide nothing here (each case has new users), but it is off so
     # every request takes the full path that a first login takes.
-    server = ServerThread(create_app(make_config(url, keys, cache_ttl=0)))
+    # Throttling is off: hundreds of generated cases send wrong passwords from one address.
+    config = dataclasses.replace(
+        make_config(url, keys, cache_ttl=0), throttle=ThrottleConfig(free_attempts=0)
+    )
+    server = ServerThread(create_app(config))
     server.start()
     yield Harness(url, server, keys)
     server.stop()

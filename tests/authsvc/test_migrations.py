@@ -26,6 +26,8 @@ TABLES = {
     "directory_groups",
     "personal_access_tokens",
     "web_sessions",
+    "login_failures",
+    "audit_events",
 }
 
 

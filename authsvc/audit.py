@@ -1,0 +1,161 @@
+"""The audit trail writer: rows are queued by the request path and written in batches.
+
+A token request only appends to a bounded in-memory queue (no I/O, no await); a background task
+(``app.audit_ctx``) writes what has gathered every ``FLUSH_INTERVAL`` seconds in one transaction,
+so the audit costs one commit per interval rather than one per request. Shutdown drains the
+queue. When the queue is full (the database is down for long, say) new rows are dropped and
+counted, and a warning says how many, rather than the memory growing without bound or the
+requests waiting on the database.
+
+The same task purges rows older than the retention period, and throttle counts nobody has
+added to for a day, once an hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc import store
+from authsvc.models import utcnow
+from authsvc.store import AuditRecord
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.2
+MAX_QUEUE = 50_000
+BATCH = 2_000
+PURGE_INTERVAL = 3600.0
+# Failure counts not added to for this long are forgotten (unless still blocked).
+FAILURES_KEPT = dt.timedelta(days=1)
+# At most one "dropped" warning per this many seconds.
+WARN_INTERVAL = 60.0
+
+
+class AuditLog(Protocol):
+    """Where the service layer sends audit rows; ``record`` never blocks or raises."""
+
+    def record(self, record: AuditRecord) -> None:
+        """Queue ``record`` for writing."""
+        ...
+
+
+class NoAudit:
+    """The audit turned off (``AUTHSVC_AUDIT=false``)."""
+
+    def record(self, record: AuditRecord) -> None:
+        """Discard ``record``."""
+
+
+async def write_now(
+    sessionmaker: async_sessionmaker[AsyncSession], record: AuditRecord, *, enabled: bool = True
+) -> None:
+    """Write one row at once (the CLI: one process, one change, nothing to batch)."""
+    if enabled:
+        async with store.transaction(sessionmaker) as session:
+            await store.add_audit_events(session, [record])
+
+
+class AuditWriter:
+    """Batches rows into the database from a background task."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        enabled: bool,
+        retention: int,
+        max_queue: int = MAX_QUEUE,
+        flush_interval: float = FLUSH_INTERVAL,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        """Write to ``sessionmaker``'s database; keep rows ``retention`` seconds."""
+        self._sessionmaker = sessionmaker
+        self.enabled = enabled
+        self._retention = dt.timedelta(seconds=retention)
+        self._queue: asyncio.Queue[AuditRecord] = asyncio.Queue(max_queue)
+        self._flush_interval = flush_interval
+        self._clock = clock
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        self.written = 0
+        self._warned_at = -WARN_INTERVAL
+
+    def record(self, record: AuditRecord) -> None:
+        """Queue ``record``; when the queue is full, drop it and count it."""
+        if not self.enabled:
+            return
+        try:
+            self._queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            now = time.monotonic()
+            if now - self._warned_at >= WARN_INTERVAL:
+                self._warned_at = now
+                log.warning("audit queue full: %d rows dropped so far", self.dropped)
+
+    def start(self) -> None:
+        """Start the background task."""
+        self._task = asyncio.create_task(self._run(), name="authsvc-audit")
+
+    async def close(self) -> None:
+        """Write everything queued, then stop the task."""
+        self._closing.set()
+        await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def flush(self) -> None:
+        """Wait until every row queued so far has been written (or dropped on an error)."""
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        next_purge = time.monotonic()
+        while True:
+            first = await self._queue.get()
+            if not self._closing.is_set():
+                # Gather for a moment: one commit for everything that arrives meanwhile.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), self._flush_interval)
+            batch = [first]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._write(batch)
+            for _ in batch:
+                self._queue.task_done()
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_INTERVAL
+                await self.purge()
+
+    async def _write(self, batch: list[AuditRecord]) -> None:
+        try:
+            async with store.transaction(self._sessionmaker) as session:
+                await store.add_audit_events(session, batch)
+            self.written += len(batch)
+        except store.StoreError as exc:
+            self.dropped += len(batch)
+            log.warning("could not write %d audit rows: %s", len(batch), exc)
+
+    async def purge(self) -> tuple[int, int]:
+        """Delete audit rows past retention and stale throttle counts; return both counts."""
+        now = self._clock()
+        try:
+            async with store.transaction(self._sessionmaker) as session:
+                events = await store.purge_audit_events(session, now - self._retention)
+                failures = await store.purge_login_failures(session, now - FAILURES_KEPT)
+        except store.StoreError as exc:
+            log.warning("could not purge old audit rows: %s", exc)
+            return 0, 0
+        if events or failures:
+            log.info("purged %d audit rows and %d failure counts", events, failures)
+        return events, failures
