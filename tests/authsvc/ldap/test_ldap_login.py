@@ -171,3 +171,18 @@ async def test_refresh_tokens_for_a_directory_user(
     access = env.decode((await resp.json())["access_token"])["access"]
     assert access[0]["actions"] == ["push"]
     assert env.app[SERVICES].authenticators.authenticators[-1].name == "ldap"
+
+
+async def test_wrong_directory_passwords_are_throttled(
+    aiohttp_client: AiohttpClient, db_url: str, keys: KeyPair, search_settings: LdapConfig
+) -> None:
+    # Login throttling sits in front of every backend: guessing a directory password is slowed
+    # down like guessing a local one, and a blocked attempt never reaches the directory.
+    env = await _env(aiohttp_client, db_url, keys, search_settings)
+    statuses = [
+        (await _token(env, "alice", "guess", "repository:team/x:pull")).status for _ in range(7)
+    ]
+    assert statuses[:5] == [401] * 5 and 429 in statuses[5:]
+    blocked = await _token(env, "alice", ALICE_PW, "repository:team/x:pull")
+    assert blocked.status == 429 and blocked.headers["Retry-After"]
+    assert error_of(await blocked.json())["code"] == "TOOMANYREQUESTS"
