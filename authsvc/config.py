@@ -41,6 +41,9 @@ class ServerConfig:
     body_timeout: int = 30
     # Proxies whose X-Forwarded-For is believed (authsvc.netaddr); empty: the peer address.
     trusted_proxies: tuple[str, ...] = ()
+    # HTTPS only when both are set (svckit.tls: TLS 1.2 and 1.3, reloaded on SIGHUP).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,8 @@ _SETTINGS: dict[str, Setting] = {
     "server.header_timeout": Setting("AUTHSVC_HEADER_TIMEOUT", values.seconds(1)),
     "server.body_timeout": Setting("AUTHSVC_BODY_TIMEOUT", values.seconds(1)),
     "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", values.cidrs),
+    "server.tls_cert": Setting("AUTHSVC_TLS_CERT", values.path),
+    "server.tls_key": Setting("AUTHSVC_TLS_KEY", values.path),
     "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
@@ -384,5 +389,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         },
     )
     _check_ldap(config)
+    if (config.server.tls_cert is None) != (config.server.tls_key is None):
+        raise ConfigError("server.tls_cert and server.tls_key: set both for HTTPS, or neither")
     _check_oidc(config)
     return config

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,8 @@ from registry.errcode import ErrorCode
 from registry.storage import Storage
 from registry.storage.gc import GcReport, collect
 from svckit.httpserver import serve as serve_http
+from svckit.tls import reload as reload_tls
+from svckit.tls import server_context
 
 log = logging.getLogger("registry")
 
@@ -53,14 +56,25 @@ def _ssl_context(config: Config) -> ssl.SSLContext | None:
     tls = config.http.tls
     if tls is None:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.certificate, tls.key)
+    context = server_context(tls.certificate, tls.key)
+    for ca in tls.clientcas:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(cafile=str(ca))
     return context
 
 
 def serve(config: Config) -> int:
-    """Run the HTTP server in the foreground until SIGINT/SIGTERM."""
+    """Run the HTTP server in the foreground until SIGINT/SIGTERM; SIGHUP reloads the cert."""
     app = create_app(config)
+    context = _ssl_context(config)
+    tls = config.http.tls
+
+    def on_started() -> None:
+        if context is not None and tls is not None:
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, reload_tls, context, tls.certificate, tls.key
+            )
+
     scheme = "https" if config.http.tls else "http"
     log.info(
         "registry listening on %s://%s:%d, storage %s",
@@ -76,7 +90,8 @@ def serve(config: Config) -> int:
             port=config.http.port,
             header_timeout=config.http.header_timeout,
             malformed_code=ErrorCode.UNSUPPORTED.name,
-            ssl_context=_ssl_context(config),
+            ssl_context=context,
+            on_started=on_started,
             access_log_class=httplog.BatchedAccessLogger,
             access_log=logging.getLogger(httplog.LOGGER_NAME) if config.log.accesslog else None,
         )

@@ -50,6 +50,9 @@ class TlsConfig:
 
     certificate: Path
     key: Path
+    # Distribution's http.tls.clientcas: CA files that client certificates must chain to
+    # (mutual TLS); empty: no client certificate is asked for.
+    clientcas: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,15 @@ def parse_addr(value: str, path: str = "http.addr") -> tuple[str, int]:
     return _setting(parse_hostport, value, path)
 
 
+def _as_path_list(value: object, path: str) -> tuple[str, ...]:
+    """A YAML list of file names, or one name (comma-separated in the environment)."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    names = tuple(str(item).strip() for item in items if str(item).strip())
+    if not names:
+        raise ConfigError(f"{path}: expected at least one file")
+    return names
+
+
 _Converter = Callable[[object, str], object]
 
 # Every implemented leaf key.  The environment variable of each is derived from its path.
@@ -216,6 +228,7 @@ LEAVES: dict[str, _Converter] = {
     "http.addr": _as_str,
     "http.tls.certificate": _as_str,
     "http.tls.key": _as_str,
+    "http.tls.clientcas": _as_path_list,
     "http.secret": _as_str,
     "http.timeouts.header": parse_duration,
     "http.timeouts.body": parse_duration,
@@ -310,9 +323,12 @@ def _build_tls(values: Mapping[str, object]) -> TlsConfig | None:
         return None
     if cert is None or key is None:
         raise ConfigError("http.tls.certificate, http.tls.key: both are required for TLS")
+    cas = values.get("http.tls.clientcas", ())
+    assert isinstance(cas, tuple)
     return TlsConfig(
         certificate=_existing_file(str(cert), "http.tls.certificate"),
         key=_existing_file(str(key), "http.tls.key"),
+        clientcas=tuple(_existing_file(str(ca), "http.tls.clientcas") for ca in cas),
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import ssl
 
 from authsvc.cli.common import CliError, get_config
 
@@ -41,6 +42,8 @@ def serve(args: argparse.Namespace) -> int:
     from authsvc.errors import ErrorCode
     from authsvc.keys import KeyLoadError, load_signing_material
     from svckit.httpserver import serve as serve_http
+    from svckit.tls import reload as reload_tls
+    from svckit.tls import server_context
 
     config = get_config(args)
     try:
@@ -53,7 +56,8 @@ def serve(args: argparse.Namespace) -> int:
     host, port = config.server.host, config.server.port
     loop, loop_name = new_event_loop()
     log.info(
-        "starting authsvc on http://%s:%d (database %s, %s key %s, %s, access log %s)",
+        "starting authsvc on %s://%s:%d (database %s, %s key %s, %s, access log %s)",
+        "https" if config.server.tls_cert else "http",
         host,
         port,
         config.database.redacted_url,
@@ -65,13 +69,30 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(config, material=material)
 
-        # SIGHUP re-reads the signing keys: rotation without a restart (README, Keys).
+        tls = config.server
+        try:
+            context = (
+                server_context(tls.tls_cert, tls.tls_key)
+                if tls.tls_cert is not None and tls.tls_key is not None
+                else None
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise CliError(f"cannot use the TLS certificate and key: {exc}") from None
+
+        # SIGHUP re-reads the signing keys (rotation without a restart, README "Keys") and
+        # the TLS certificate (renewal without dropping connections).
+        def on_hangup() -> None:
+            reload_signing_keys(app)
+            if context is not None and tls.tls_cert is not None and tls.tls_key is not None:
+                reload_tls(context, tls.tls_cert, tls.tls_key)
+
         def on_started() -> None:
-            loop.add_signal_handler(signal.SIGHUP, reload_signing_keys, app)
+            loop.add_signal_handler(signal.SIGHUP, on_hangup)
 
         serve_http(
             app,
             on_started=on_started,
+            ssl_context=context,
             host=host,
             port=port,
             header_timeout=config.server.header_timeout,
