@@ -7,7 +7,7 @@ authentication (401 for GET, ``invalid_grant`` for POST), then the ACL downscope
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -114,12 +114,14 @@ def may_get_refresh_token(identity: Identity | None) -> bool:
     )
 
 
-@routes.get("/auth")
-async def get_token(request: web.Request) -> web.Response:
-    """Issue a token for Basic credentials, a ``:refresh-token`` password, or anonymously."""
+async def _audited(
+    request: web.Request,
+    handler: Callable[[web.Request, TokenAudit], Awaitable[web.Response]],
+) -> web.Response:
+    """Run a token handler with its audit row; a refusal is recorded before it propagates."""
     audit = TokenAudit.of(request)
     try:
-        return await _get_token(request, audit)
+        return await handler(request, audit)
     except AuthError as exc:
         audit.refused(request, exc)
         raise
@@ -127,6 +129,12 @@ async def get_token(request: web.Request) -> web.Response:
         # The middleware answers 503; the row says the request was refused for an outage.
         audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
         raise
+
+
+@routes.get("/auth")
+async def get_token(request: web.Request) -> web.Response:
+    """Issue a token for Basic credentials, a ``:refresh-token`` password, or anonymously."""
+    return await _audited(request, _get_token)
 
 
 async def _get_token(request: web.Request, audit: TokenAudit) -> web.Response:
@@ -189,16 +197,7 @@ def grant_credentials(
 @routes.post("/auth")
 async def post_token(request: web.Request) -> web.Response:
     """The OAuth2 token endpoint: ``password`` and ``refresh_token`` grants."""
-    audit = TokenAudit.of(request)
-    try:
-        return await _post_token(request, audit)
-    except AuthError as exc:
-        audit.refused(request, exc)
-        raise
-    except (StoreUnavailable, BackendUnavailable):
-        # The middleware answers 503; the row says the request was refused for an outage.
-        audit.refused(request, AuthError(ErrorCode.UNAVAILABLE))
-        raise
+    return await _audited(request, _post_token)
 
 
 async def _post_token(request: web.Request, audit: TokenAudit) -> web.Response:

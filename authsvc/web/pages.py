@@ -79,6 +79,21 @@ def page(handler: Handler) -> Handler:
     return wrapped
 
 
+ViewerHandler = Callable[[web.Request, account.Viewer], Awaitable[web.StreamResponse]]
+
+
+def form_action(handler: ViewerHandler) -> Handler:
+    """A form post of a signed-in viewer (CSRF-checked); without a session, back to the page."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        viewer = await account.checked_viewer(request)
+        if viewer is None:
+            return redirect("/account")
+        return await handler(request, viewer)
+
+    return wrapped
+
+
 def redirect(location: str) -> web.Response:
     """A 303 See Other (the answer to a form post) with the page headers."""
     response = web.Response(status=303, headers={"Location": location})
@@ -194,33 +209,27 @@ async def show_account(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/account/refresh-tokens/{token_id:[0-9]{1,18}}/revoke")
 @page
-async def revoke_refresh_token(request: web.Request) -> web.StreamResponse:
+@form_action
+async def revoke_refresh_token(request: web.Request, viewer: account.Viewer) -> web.StreamResponse:
     """Revoke one of the viewer's refresh tokens."""
-    viewer = await account.checked_viewer(request)
-    if viewer is None:
-        return redirect("/account")
     await account.revoke_own_refresh_token(request, viewer, int(request.match_info["token_id"]))
     return redirect("/account")
 
 
 @routes.post("/account/tokens")
 @page
-async def create_token(request: web.Request) -> web.StreamResponse:
+@form_action
+async def create_token(request: web.Request, viewer: account.Viewer) -> web.StreamResponse:
     """Create a personal access token and show its secret once (never through a redirect)."""
-    viewer = await account.checked_viewer(request)
-    if viewer is None:
-        return redirect("/account")
     context = await account.create_pat(request, viewer)
     return render(request, "account.html", context, 200 if not context["message"] else 400)
 
 
 @routes.post("/account/tokens/{pat_id:[0-9]{1,18}}/revoke")
 @page
-async def revoke_token(request: web.Request) -> web.StreamResponse:
+@form_action
+async def revoke_token(request: web.Request, viewer: account.Viewer) -> web.StreamResponse:
     """Revoke one of the viewer's personal access tokens."""
-    viewer = await account.checked_viewer(request)
-    if viewer is None:
-        return redirect("/account")
     await account.revoke_own_pat(request, viewer, int(request.match_info["pat_id"]))
     return redirect("/account")
 
