@@ -44,6 +44,14 @@ class ServerConfig:
     # HTTPS only when both are set (svckit.tls: TLS 1.2 and 1.3, reloaded on SIGHUP).
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # Worker processes sharing the listening port (svckit.workers); 1 serves in this process.
+    workers: int = 1
+    # Prometheus metrics on their own listener (authsvc.metrics); off when unset.
+    metrics_host: str | None = None
+    metrics_port: int | None = None
+    # Log lines as text or as one JSON object each (svckit.logs), and the least level written.
+    log_format: str = "text"
+    log_level: str = "info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +267,14 @@ _SETTINGS: dict[str, Setting] = {
     "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", values.cidrs),
     "server.tls_cert": Setting("AUTHSVC_TLS_CERT", values.path),
     "server.tls_key": Setting("AUTHSVC_TLS_KEY", values.path),
+    "server.workers": Setting("AUTHSVC_WORKERS", values.integer(1)),
+    "server.metrics_listen": Setting(
+        "AUTHSVC_METRICS_LISTEN", values.optional_hostport, ("metrics_host", "metrics_port")
+    ),
+    "server.log_format": Setting("AUTHSVC_LOG_FORMAT", values.choice("text", "json")),
+    "server.log_level": Setting(
+        "AUTHSVC_LOG_LEVEL", values.choice("debug", "info", "warning", "error")
+    ),
     "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
     "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
     "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),

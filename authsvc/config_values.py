@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 
-from svckit.settings import parse_duration
+from svckit.settings import parse_duration, parse_hostport
 
 
 class ConfigError(ValueError):
@@ -192,3 +192,10 @@ def cidrs(value: object, name: str) -> tuple[str, ...]:
         except ValueError:
             raise ConfigError(f"{name}: not an IP network: {item!r}") from None
     return tuple(out)
+
+
+def optional_hostport(value: object, name: str) -> tuple[str | None, int | None]:
+    """``host:port``, or empty for "not listening" (both parts ``None``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    return parse_hostport(value, name)
