@@ -15,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from authsvc import db
+from authsvc import db, metrics
 from authsvc.access_tokens import AccessTokenIssuer
 from authsvc.appkeys import (
     ACCESS,
@@ -52,6 +52,8 @@ from authsvc.services import build_services
 from authsvc.web import pages
 from authsvc.web.oidc import OidcClient
 from authsvc.web.sessions import WebSessions
+from svckit import prom
+from svckit.logs import request_id_middleware
 
 # Token requests are a handful of form fields; refuse anything larger early.
 MAX_REQUEST_BODY = 64 * 1024
@@ -191,10 +193,30 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The metrics listener (``AUTHSVC_METRICS_LISTEN``), when this process serves it.
+
+    With worker processes the master serves the workers' merged metrics instead
+    (``authsvc.cli.serve``), so no worker binds the port.
+    """
+    server = app[CONFIG].server
+    if server.metrics_host is None or server.metrics_port is None or prom.multiprocess():
+        yield
+        return
+    async for _ in metrics.serve_metrics(server.metrics_host, server.metrics_port):
+        yield
+
+
 def create_app(config: Config, *, material: SigningMaterial | None = None) -> web.Application:
     """Build the authsvc application; ``material`` skips loading the key from the config paths."""
     app = web.Application(
-        middlewares=[error_middleware, body_timeout_middleware], client_max_size=MAX_REQUEST_BODY
+        middlewares=[
+            request_id_middleware,
+            metrics.http_metrics_middleware,
+            error_middleware,
+            body_timeout_middleware,
+        ],
+        client_max_size=MAX_REQUEST_BODY,
     )
     app[CONFIG] = config
     app[TRUSTED_PROXIES] = parse_networks(config.server.trusted_proxies)
@@ -207,6 +229,7 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
             audit_ctx,
             services_ctx,
             web_ctx,
+            metrics_ctx,
         ]
     )
     for table in ROUTES:

@@ -113,17 +113,22 @@ def write_key_pair(
         for path in (key_path, cert_path):
             if path.exists():
                 raise FileExistsError(f"{path} already exists; refusing to overwrite it")
-    key_pem = key.private_bytes(
+    write_atomic(key_path, private_key_pem(key), 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return key_path, cert_path
+
+
+def private_key_pem(key: SigningKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM (the files are protected by their mode, 0600)."""
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_atomic(key_path, key_pem, 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    return key_path, cert_path
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+def write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data`` in one rename, so no reader sees half a file."""
     # The temporary file is created with its final mode, so the key is never world-readable.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)

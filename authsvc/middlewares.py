@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from authsvc import store
+from authsvc import metrics, store
 from authsvc.appkeys import CONFIG
 from authsvc.authn.types import BackendUnavailable
 from authsvc.errors import AuthError, ErrorCode, envelope, oauth_body
@@ -45,6 +45,7 @@ def _unavailable(exc: store.StoreUnavailable) -> AuthError:
     # The store's message names the failure (refused, timed out, no such table) in one line:
     # no URL, no password, no statement and no parameters.
     log.warning("database unavailable: %s", exc)
+    metrics.DATABASE_ERRORS.inc()
     return AuthError(
         ErrorCode.UNAVAILABLE,
         "the user database is unavailable; try again later",

@@ -12,6 +12,8 @@ lines are written at all.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import logging
 import sys
 import time
@@ -27,6 +29,8 @@ FLUSH_INTERVAL = 0.1
 # Bound the buffer when lines arrive faster than a timer can fire (a stalled loop, say).
 MAX_BUFFERED = 1024
 LOGGER_NAME = "aiohttp.access"
+# Set by svckit.logs' middleware on every response (kept here: httplog imports no service).
+REQUEST_ID_HEADER = "X-Request-Id"
 
 
 class _Clock:
@@ -44,6 +48,10 @@ class _Clock:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
         return f"{self._prefix},{int((t - second) * 1000):03d}"
+
+    def iso(self) -> str:
+        """RFC 3339 in UTC with milliseconds, as svckit.logs' JSON lines."""
+        return dt.datetime.fromtimestamp(self._now(), dt.UTC).isoformat(timespec="milliseconds")
 
 
 class _Batch:
@@ -111,8 +119,11 @@ class BatchedAccessLogger(AbstractAccessLogger):
 
     The path is logged with its query (token scopes, service, account, registry pagination: no
     secrets travel there; Basic credentials, bearer tokens and refresh tokens are in headers
-    and bodies, which are never logged).
+    and bodies, which are never logged). The request id is the one the services' middleware
+    put in the response (svckit.logs); with ``json_lines`` each line is a JSON object.
     """
+
+    json_lines = False
 
     @property
     def enabled(self) -> bool:
@@ -123,8 +134,32 @@ class BatchedAccessLogger(AbstractAccessLogger):
         """Format the request's line and queue it."""
         version = request.version
         agent = request.headers.get("User-Agent", "-")
+        request_id = response.headers.get(REQUEST_ID_HEADER, "")
+        if self.json_lines:
+            BATCH.add(
+                json.dumps(
+                    {
+                        "time": _CLOCK.iso(),
+                        "level": "info",
+                        "logger": LOGGER_NAME,
+                        "remote": request.remote,
+                        "method": request.method,
+                        "path": request.path_qs,
+                        "proto": f"HTTP/{version.major}.{version.minor}",
+                        "status": response.status,
+                        "bytes": response.body_length,
+                        "duration": round(time, 6),
+                        "user_agent": agent,
+                        "request_id": request_id,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+            return
+        suffix = f" request_id={request_id}" if request_id else ""
         BATCH.add(
             f"{_CLOCK.stamp()} INFO {LOGGER_NAME}: {request.remote} "
             f'"{request.method} {request.path_qs} HTTP/{version.major}.{version.minor}" '
-            f'{response.status} {response.body_length} {time:.6f}s "{agent}"\n'
+            f'{response.status} {response.body_length} {time:.6f}s "{agent}"{suffix}\n'
         )

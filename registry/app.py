@@ -8,14 +8,18 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from registry.appkeys import CONFIG, STORAGE, UPLOAD_PURGER, VERIFIER
+from registry.appkeys import CONFIG, METRICS, STORAGE, UPLOAD_PURGER, VERIFIER
 from registry.auth import TokenVerifier
 from registry.config import Config
 from registry.handlers import ROUTE_TABLES
+from registry.metrics import RegistryMetrics
 from registry.middlewares import make_dispatcher, on_prepare
 from registry.purger import UploadPurger
 from registry.storage import Storage
+from svckit import prom
+from svckit.logs import request_id_middleware
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +31,12 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the storage root for the app's lifetime (its thread pool is closed afterwards)."""
     cfg = app[CONFIG].storage
     cfg.rootdirectory.mkdir(parents=True, exist_ok=True)
+    metrics = app.get(METRICS)
     storage = Storage(
         cfg.rootdirectory,
         delete_enabled=cfg.delete_enabled,
         max_blob_size=cfg.max_blob_size,
+        observe=metrics.observe_storage if metrics is not None else None,
     )
     app[STORAGE] = storage
     yield
@@ -50,6 +56,21 @@ async def upload_purger_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def debug_listener_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Distribution's debug address, serving the metrics (one process; with workers the
+    master serves every worker's, summed)."""
+    http = app[CONFIG].http
+    metrics = app.get(METRICS)
+    if metrics is None or http.debug_host is None or http.debug_port is None:
+        yield
+        return
+    if prom.multiprocess():
+        yield
+        return
+    async for _ in metrics.serve(http.debug_host, http.debug_port, http.prometheus_path):
+        yield
 
 
 def create_app(config: Config) -> web.Application:
@@ -74,15 +95,24 @@ def create_app(config: Config) -> web.Application:
     for key in config.ignored:
         log.info("configuration key %s is accepted but has no effect", key)
 
-    app = web.Application(
-        middlewares=[make_dispatcher(verifier)],
-        handler_args={"read_bufsize": READ_BUFSIZE},
-    )
+    metrics = RegistryMetrics() if config.http.prometheus else None
+    if config.http.debug_host is not None and metrics is None:
+        log.info("http.debug.addr is set but prometheus is not enabled: nothing is served there")
+    middlewares: list[Middleware] = [request_id_middleware]
+    if metrics is not None:
+        middlewares.append(metrics.middleware())
+    middlewares.append(make_dispatcher(verifier))
+    app = web.Application(middlewares=middlewares, handler_args={"read_bufsize": READ_BUFSIZE})
     app[CONFIG] = config
+    if metrics is not None:
+        app[METRICS] = metrics
     app[VERIFIER] = verifier
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(upload_purger_ctx)
+    app.cleanup_ctx.append(debug_listener_ctx)
     app.on_response_prepare.append(on_prepare)
+    if metrics is not None:
+        app.on_response_prepare.append(metrics.on_prepare)
     for table in ROUTE_TABLES:
         app.add_routes(table)
     return app

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from registry.auth import Principal, TokenVerifier
 from registry.config import Config
+from registry.metrics import RegistryMetrics
 from registry.purger import UploadPurger
 from registry.storage import Storage
 
@@ -17,3 +18,5 @@ UPLOAD_PURGER = web.AppKey("upload_purger", UploadPurger)
 VERIFIER: web.AppKey[TokenVerifier | None] = web.AppKey("verifier")
 # Set by the auth step for every authorised request when auth is on.
 PRINCIPAL = web.RequestKey("principal", Principal)
+# The Prometheus metrics, present only with http.debug.prometheus.enabled.
+METRICS = web.AppKey("metrics", RegistryMetrics)

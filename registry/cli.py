@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
+import secrets
 import signal
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import httplog
 from registry.app import create_app
@@ -17,9 +20,12 @@ from registry.config import Config, ConfigError, load_config
 from registry.errcode import ErrorCode
 from registry.storage import Storage
 from registry.storage.gc import GcReport, collect
+from svckit import logs
 from svckit.httpserver import serve as serve_http
+from svckit.prom import MultiprocessMetrics
 from svckit.tls import reload as reload_tls
 from svckit.tls import server_context
+from svckit.workers import WorkerSpec, run_workers
 
 log = logging.getLogger("registry")
 
@@ -33,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve the registry API")
     serve.add_argument("--config", help=f"Distribution config.yml (default: ${CONFIG_PATH_ENV})")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes sharing http.addr (default: http.workers, 1)",
+    )
     gc = sub.add_parser(
         "gc", aliases=["garbage-collect"], help="delete blobs no manifest references"
     )
@@ -45,11 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(config: Config) -> None:
-    logging.basicConfig(
-        level=config.log.python_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(cast(logs.Format, config.log.formatter), config.log.level)
+    httplog.BatchedAccessLogger.json_lines = config.log.formatter == "json"
 
 
 def _ssl_context(config: Config) -> ssl.SSLContext | None:
@@ -63,8 +72,14 @@ def _ssl_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, workers: int | None = None) -> int:
     """Run the HTTP server in the foreground until SIGINT/SIGTERM; SIGHUP reloads the cert."""
+    workers = workers if workers is not None else config.http.workers
+    if workers < 1:
+        print("registry: error: --workers must be at least 1", file=sys.stderr)
+        return 1
+    if workers > 1:
+        return _serve_workers(config, workers)
     app = create_app(config)
     context = _ssl_context(config)
     tls = config.http.tls
@@ -98,6 +113,53 @@ def serve(config: Config) -> int:
     finally:
         # Lines still waiting for their batch when the server stopped.
         httplog.BATCH.flush()
+    return 0
+
+
+def _serve_workers(config: Config, workers: int) -> int:
+    """Serve with gunicorn's workers; SIGHUP replaces them (and so re-reads the certificate)."""
+    if config.http.secret is None:
+        # Uploads move between workers as between replicas: they must sign upload state with
+        # one key. Made before the fork, so every worker (and every replacement) shares it.
+        http = dataclasses.replace(config.http, secret=secrets.token_urlsafe(32))
+        config = dataclasses.replace(config, http=http)
+    shared = MultiprocessMetrics()
+    http = config.http
+
+    def when_ready() -> None:
+        if http.prometheus and http.debug_host is not None and http.debug_port is not None:
+            shared.start_master_exporter(http.debug_host, http.debug_port)
+
+    log.info(
+        "registry listening on %s://%s:%d with %d workers, storage %s",
+        "https" if http.tls else "http",
+        http.host,
+        http.port,
+        workers,
+        config.storage.rootdirectory,
+    )
+    try:
+        run_workers(
+            WorkerSpec(
+                make_app=lambda: create_app(config),
+                make_ssl=lambda: _ssl_context(config),
+                host=http.host,
+                port=http.port,
+                workers=workers,
+                header_timeout=http.header_timeout,
+                malformed_code=ErrorCode.UNSUPPORTED.name,
+                access_log=logging.getLogger(httplog.LOGGER_NAME) if config.log.accesslog else None,
+                access_log_class=httplog.BatchedAccessLogger,
+                when_ready=when_ready,
+                post_fork=shared.close_in_worker,
+                child_exit=shared.worker_exited,
+                proc_name="registry",
+                certfile=str(http.tls.certificate) if http.tls is not None else None,
+            )
+        )
+    finally:
+        httplog.BATCH.flush()
+        shared.remove()
     return 0
 
 
@@ -137,7 +199,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
     _setup_logging(config)
     try:
         if args.command == "serve":
-            return serve(config)
+            return serve(config, args.workers)
         return gc(config, dry_run=args.dry_run, delete_untagged=args.delete_untagged)
     except (OSError, ValueError) as exc:
         print(f"registry: error: {exc}", file=sys.stderr)

@@ -10,7 +10,6 @@ message naming its dotted path.  Booleans, ``host:port`` and durations are read 
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from svckit.logs import LEVELS
 from svckit.settings import SettingError, parse_bool, parse_hostport
 from svckit.settings import parse_duration as svckit_parse_duration
 
@@ -37,6 +37,8 @@ class LogConfig:
 
     level: str = "info"
     accesslog: bool = True
+    # Distribution's log.formatter: "text" or "json" (logstash is not offered).
+    formatter: str = "text"
 
     @property
     def python_level(self) -> int:
@@ -69,6 +71,13 @@ class HttpConfig:
     # longest silence within a request body (svckit.httpserver).
     header_timeout: float = 30.0
     body_timeout: float = 60.0
+    # Distribution's http.debug.addr: a second listener for /metrics (when prometheus is on).
+    debug_host: str | None = None
+    debug_port: int | None = None
+    prometheus: bool = False
+    prometheus_path: str = "/metrics"
+    # Worker processes sharing http.addr (ours; Distribution is one Go process).
+    workers: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,24 +130,14 @@ class Config:
     ignored: tuple[str, ...] = ()
 
 
-_LOG_LEVELS = {
-    "panic": logging.CRITICAL,
-    "fatal": logging.CRITICAL,
-    "error": logging.ERROR,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-    "trace": logging.DEBUG,
-}
+_LOG_LEVELS = LEVELS
 
 # Sections Distribution knows that this registry accepts and ignores (documented in CONFIG.md).
 IGNORED_SECTIONS = frozenset(
     {
         "log.fields",
-        "log.formatter",
         "http.headers",
-        "http.debug",
+        "http.debug.pprof",
         "http.relativeurls",
         "http.host",
         "storage.cache",
@@ -195,6 +194,30 @@ def _as_level(value: object, path: str) -> str:
     return level
 
 
+def _as_formatter(value: object, path: str) -> str:
+    formatter = _as_str(value, path).lower()
+    if formatter not in ("text", "json"):
+        raise ConfigError(f"{path}: expected text or json, got {formatter!r}")
+    return formatter
+
+
+def _as_metrics_path(value: object, path: str) -> str:
+    text = _as_str(value, path)
+    if not text.startswith("/"):
+        raise ConfigError(f"{path}: must start with '/', got {text!r}")
+    return text
+
+
+def _as_workers(value: object, path: str) -> int:
+    try:
+        workers = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{path}: expected a whole number, got {value!r}") from None
+    if workers < 1:
+        raise ConfigError(f"{path}: must be at least 1, got {workers}")
+    return workers
+
+
 def _as_version(value: object, path: str) -> str:
     # YAML reads `version: 0.1` as a float; Distribution accepts only 0.1.
     text = _as_str(value, path)
@@ -225,7 +248,12 @@ LEAVES: dict[str, _Converter] = {
     "version": _as_version,
     "log.level": _as_level,
     "log.accesslog.disabled": _as_bool,
+    "log.formatter": _as_formatter,
     "http.addr": _as_str,
+    "http.debug.addr": _as_str,
+    "http.debug.prometheus.enabled": _as_bool,
+    "http.debug.prometheus.path": _as_metrics_path,
+    "http.workers": _as_workers,
     "http.tls.certificate": _as_str,
     "http.tls.key": _as_str,
     "http.tls.clientcas": _as_path_list,
@@ -354,6 +382,10 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
 
     addr = str(values.get("http.addr", DEFAULT_ADDR))
     host, port = parse_addr(addr)
+    debug_host: str | None = None
+    debug_port: int | None = None
+    if "http.debug.addr" in values:
+        debug_host, debug_port = parse_addr(str(values["http.debug.addr"]), "http.debug.addr")
     purging = UploadPurgingConfig(
         enabled=bool(values.get("storage.maintenance.uploadpurging.enabled", True)),
         age=float(str(values.get("storage.maintenance.uploadpurging.age", 168 * 3600.0))),
@@ -373,6 +405,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
         log=LogConfig(
             level=str(values.get("log.level", "info")),
             accesslog=not values.get("log.accesslog.disabled", False),
+            formatter=str(values.get("log.formatter", "text")),
         ),
         http=HttpConfig(
             addr=addr,
@@ -382,6 +415,11 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
             secret=str(values["http.secret"]) if "http.secret" in values else None,
             header_timeout=float(str(values.get("http.timeouts.header", 30.0))),
             body_timeout=float(str(values.get("http.timeouts.body", 60.0))),
+            debug_host=debug_host,
+            debug_port=debug_port,
+            prometheus=bool(values.get("http.debug.prometheus.enabled", False)),
+            prometheus_path=str(values.get("http.debug.prometheus.path", "/metrics")),
+            workers=int(str(values.get("http.workers", 1))),
         ),
         storage=storage,
         auth=_build_auth(values),

@@ -62,6 +62,26 @@ class GuardedRequestHandler(RequestHandler):
 
     malformed_code = "UNSUPPORTED"
 
+    def data_received(self, data: bytes) -> None:
+        """Keep reading the body of the request in progress during a graceful shutdown.
+
+        On shutdown aiohttp marks every connection closing and from then on discards whatever
+        bytes arrive, the rest of a request body included: an upload in flight then waits for
+        data that never comes until the shutdown timeout, and the client sees the connection
+        drop. The request already being handled is allowed to finish reading; nothing after it
+        is served, as the connection still closes once it is answered.
+        """
+        closing = (self._close, self._force_close)
+        if any(closing) and getattr(self, "_request_in_progress", False):
+            # The handler is still running (aiohttp clears the flag when it returns).
+            self._close = self._force_close = False
+            try:
+                super().data_received(data)
+            finally:
+                self._close, self._force_close = closing
+            return
+        super().data_received(data)
+
     def handle_error(
         self,
         request: BaseRequest,

@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol
 
-from authsvc import store
+from authsvc import metrics, store
 from authsvc.authn.verified_pairs import VerifiedPairs
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.passwords import PasswordHasher, VerifyResult
@@ -74,12 +74,14 @@ class ThreadedPasswordCheck:
                     headers={"Retry-After": SHED_RETRY_AFTER},
                 )
             self.pending += 1
+            started = time.perf_counter()
             try:
                 return await loop.run_in_executor(
                     self._executor, self._hasher.verify, password, stored
                 )
             finally:
                 self.pending -= 1
+                metrics.PASSWORD_VERIFY_SECONDS.observe(time.perf_counter() - started)
 
         return await self.flights.get_or_load(key, verify)
 
@@ -117,7 +119,9 @@ class CachedPasswordCheck:
                 )
 
             if self._pairs.recall(key, same_row) is not None:
+                metrics.CREDENTIAL_CACHE.labels("hit").inc()
                 return VerifyResult(True)
+        metrics.CREDENTIAL_CACHE.labels("miss").inc()
         result = await self._inner.check(username, password, user)
         if result.ok and user is not None and not user.disabled:
             self._pairs.remember(key, _Verified(user.id, result.new_hash or user.password_hash))

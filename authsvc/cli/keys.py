@@ -12,7 +12,7 @@ from authsvc.cli.common import CliError, get_config
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``keys generate`` and ``keys check``."""
+    """Add ``keys generate``, ``check``, ``bundle``, ``rotate`` and ``jwks``."""
     parser = subparsers.add_parser("keys", help="token signing keys")
     sub = parser.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
 
@@ -34,6 +34,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     bundle.set_defaults(func=print_bundle)
 
+    rotate = sub.add_parser(
+        "rotate",
+        help="promote the next key in DIR, make a new next key, rewrite DIR/published.crt",
+    )
+    rotate.add_argument("--dir", required=True, type=Path, metavar="DIR")
+    rotate.add_argument(
+        "--alg", choices=("ES256", "RS256"), help="the new key's algorithm (default: the active's)"
+    )
+    rotate.add_argument(
+        "--keep", type=int, default=2, help="previous certificates kept published (default 2)"
+    )
+    rotate.set_defaults(func=rotate_keys)
+
     keyset = sub.add_parser("jwks", help="print the JWKS for Distribution 3's auth.token.jwks")
     keyset.set_defaults(func=print_jwks)
 
@@ -54,6 +67,31 @@ def generate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot write keys to {args.out}: {exc.strerror or exc}") from None
     print(key_id(key.public_key()))
+    return 0
+
+
+def rotate_keys(args: argparse.Namespace) -> int:
+    """One rotation step; say what signs now and what the registries must trust next."""
+    from authsvc.key_rotation import PUBLISHED, RotationError, rotate
+
+    try:
+        done = rotate(args.dir, alg=args.alg, keep=args.keep)
+    except RotationError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot rotate the keys in {args.dir}: {exc.strerror or exc}") from None
+    state = "promoted from next" if done.promoted else "unchanged: no next key to promote yet"
+    print(f"active:    {done.active} ({state})")
+    print(f"next:      {done.next} (published, not signing)")
+    for kid in done.previous:
+        print(f"previous:  {kid} (published, still verifies)")
+    for kid in done.dropped:
+        print(f"dropped:   {kid}")
+    print(f"published: {args.dir / PUBLISHED}")
+    print(
+        "Now: kill -HUP authsvc (each replica), then give every registry the new "
+        "`authsvc keys bundle` or `keys jwks` output before the next rotation."
+    )
     return 0
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from authsvc import metrics
 from authsvc.access_tokens import IssuedToken
-from authsvc.appkeys import AUDIT, TRUSTED_PROXIES
+from authsvc.appkeys import AUDIT, CONFIG, TRUSTED_PROXIES
 from authsvc.authn.throttle import throttle_name
 from authsvc.authz.decider import AccessDecision
 from authsvc.errors import AuthError, ErrorCode
@@ -47,6 +48,8 @@ class TokenAudit:
     service: str = ""
     client_id: str = ""
     requested: str = ""
+    # basic, anonymous, password or refresh_token: the metrics' grant label.
+    grant: str = "anonymous"
 
     @classmethod
     def of(cls, request: web.Request) -> TokenAudit:
@@ -61,6 +64,7 @@ class TokenAudit:
 
     def issued(self, request: web.Request, decision: AccessDecision, token: IssuedToken) -> None:
         """Queue the row of an issued token."""
+        metrics.TOKENS_ISSUED.labels(self.grant, self.service).inc()
         rules = " ".join(
             f"{format_scope(g.scope)}=rule:{g.rule.id}" for g in decision.grants if g.rule
         )
@@ -77,10 +81,16 @@ class TokenAudit:
 
     def refused(self, request: web.Request, error: AuthError) -> None:
         """Queue the row of a refusal: a failed login, a throttle decision, or another error."""
+        # A refused request's service may be one this server does not issue for: only
+        # configured names become label values.
+        service = self.service if self.service in request.app[CONFIG].token.services else ""
+        metrics.TOKENS_REFUSED.labels(self.grant, service, error.code.name).inc()
         if error.code is ErrorCode.UNAUTHORIZED:
             event = LOGIN_FAILED
+            metrics.LOGIN_FAILURES.labels(self.grant).inc()
         elif error.code is ErrorCode.TOOMANYREQUESTS:
             event = THROTTLED
+            metrics.THROTTLED.inc()
         else:
             event = TOKEN_REFUSED
         request.app[AUDIT].record(

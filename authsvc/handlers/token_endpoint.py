@@ -148,6 +148,7 @@ async def _get_token(request: web.Request, audit: TokenAudit) -> web.Response:
     identity: Identity | None = None
     header = request.headers.get("Authorization")
     if header is not None:
+        audit.grant = "basic"
         credentials = replace(parse_basic(header, service=service), address=audit.address)
         audit.attempt(credentials.username, service, scopes)
         if credentials.username:
@@ -205,7 +206,9 @@ async def _post_token(request: web.Request, audit: TokenAudit) -> web.Response:
     audit.service = form.get("service", "")
     grant_type = required(form, "grant_type")
     if grant_type not in ("password", "refresh_token"):
+        audit.grant = "unsupported"
         raise AuthError(ErrorCode.GRANT_UNSUPPORTED, f"unsupported grant_type {grant_type!r}")
+    audit.grant = grant_type
     service = request.app[ACCESS].check_service(form.get("service"))
     client_id = audit.client_id = parse_client_id(required(form, "client_id"))
     scopes = parse_scope_params(form.getall("scope", []))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import cast
 
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.models import AuditEvent
+from svckit.logs import REQUEST_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class AuditRecord:
     granted: str = ""
     rule: str = ""
     detail: str = ""
+    # The request's id (svckit.logs), the same as on its log lines; empty outside a request.
+    request_id: str = field(default_factory=REQUEST_ID.get)
 
 
 _FIELDS = tuple(f.name for f in fields(AuditRecord))

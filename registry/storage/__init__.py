@@ -21,6 +21,7 @@ from registry.storage.errors import (
     TagUnknown,
 )
 from registry.storage.filesystem import FilesystemDriver
+from registry.storage.instrumented import InstrumentedDriver, Observer
 from registry.storage.manifests import ManifestStore
 from registry.storage.paths import ManifestsPath
 from registry.storage.tags import TagStore
@@ -61,6 +62,7 @@ class Storage:
         max_blob_size: int | None = None,
         driver: StorageDriver | None = None,
         fsync: bool = True,
+        observe: Observer | None = None,
     ) -> None:
         self.root = Path(root)
         self.delete_enabled = delete_enabled
@@ -69,6 +71,9 @@ class Storage:
         self.driver: StorageDriver = driver or FilesystemDriver(
             self.root, offload=self._offload, fsync=fsync
         )
+        if observe is not None:
+            # Metrics on: every driver call is timed (registry_storage_action_seconds).
+            self.driver = InstrumentedDriver(self.driver, "filesystem", observe)
         self.blobs = BlobStore(self.driver)
         self.uploads = UploadStore(
             self.driver, self.blobs, self._offload, max_blob_size=max_blob_size

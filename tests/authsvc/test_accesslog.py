@@ -26,7 +26,7 @@ from tests.authsvc.tokenhelpers import KeyPair, Seeder, basic, make_config, make
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO aiohttp\.access: 127\.0\.0\.1 "
     r'"(?P<method>GET|POST) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3}) (?P<bytes>\d+) '
-    r'(?P<secs>\d+\.\d{6})s "(?P<agent>[^"]*)"$'
+    r'(?P<secs>\d+\.\d{6})s "(?P<agent>[^"]*)" request_id=(?P<request_id>[0-9a-f]{32})$'
 )
 PASSWORD = "alice-Secret-password"
 

@@ -1,0 +1,129 @@
+"""The registry's Prometheus metrics, under the names Distribution exposes.
+
+Distribution (with ``http.debug.prometheus.enabled``) instruments every route with docker's
+go-metrics HTTP handler under the ``registry_http`` namespace, and times every storage driver
+call as ``registry_storage_action_seconds{driver,action}``. The same names, label names and
+handler names are used here, so dashboards and alerts written for Distribution work unchanged.
+Metrics exist only when prometheus is enabled: a registry without them pays nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from svckit import prom
+
+# Distribution's route names (registry/api/v2/routes.go), which go-metrics uses as the
+# handler label, for ours.
+HANDLERS = {
+    "base": "base",
+    "catalog": "catalog",
+    "tags": "tags",
+    "manifest": "manifest",
+    "manifest_put": "manifest",
+    "manifest_delete": "manifest",
+    "blob": "blob",
+    "blob_delete": "blob",
+    "uploads": "blob_upload",
+    "upload": "blob_upload_chunk",
+    "upload_patch": "blob_upload_chunk",
+    "upload_put": "blob_upload_chunk",
+    "upload_delete": "blob_upload_chunk",
+    "referrers": "referrers",
+}
+_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_SIZE_BUCKETS = (1024, 4096, 16384, 65536, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20)
+
+
+class RegistryMetrics:
+    """One registry's metrics, in their own Prometheus registry."""
+
+    def __init__(self) -> None:
+        """Make the metrics (in files shared by the workers when there are several)."""
+        self.registry: CollectorRegistry = prom.new_registry()
+        r = self.registry
+        self.requests = Counter(
+            "registry_http_requests",
+            "Total number of HTTP requests made.",
+            ["code", "handler", "method"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "registry_http_request_duration_seconds",
+            "The HTTP request latencies in seconds.",
+            ["handler", "method"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.request_size = Histogram(
+            "registry_http_request_size_bytes",
+            "The HTTP request sizes in bytes.",
+            ["handler"],
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.response_size = Histogram(
+            "registry_http_response_size_bytes",
+            "The HTTP response sizes in bytes.",
+            ["handler"],
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "registry_http_in_flight_requests",
+            "The in-flight HTTP requests.",
+            ["handler"],
+            multiprocess_mode="livesum",
+            registry=r,
+        )
+        self.storage_action = Histogram(
+            "registry_storage_action_seconds",
+            "The number of seconds that the storage action takes.",
+            ["driver", "action"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+
+    def observe_storage(self, driver: str, action: str, seconds: float) -> None:
+        """Record one storage driver call (``InstrumentedDriver``'s observer)."""
+        self.storage_action.labels(driver, action).observe(seconds)
+
+    def middleware(self) -> Middleware:
+        """The middleware that counts and times every request (the outermost but one)."""
+
+        @web.middleware
+        async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+            name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
+            gauge = self.in_flight.labels(name)
+            gauge.inc()
+            started = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                gauge.dec()
+                self.duration.labels(name, request.method).observe(time.perf_counter() - started)
+                self.requests.labels(str(status), name, request.method).inc()
+                self.request_size.labels(name).observe(request.content_length or 0)
+
+        return http_metrics
+
+    async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """on_response_prepare: the response's size, known only now (files are sent later)."""
+        name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
+        self.response_size.labels(name).observe(response.content_length or 0)
+
+    async def serve(self, host: str, port: int, path: str) -> AsyncIterator[None]:
+        """Serve the metrics on Distribution's debug address for the app's lifetime."""
+        async for _ in prom.serve_metrics(host, port, path, self.registry):
+            yield
