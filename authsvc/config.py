@@ -1,11 +1,8 @@
 """authsvc settings: a frozen dataclass tree from YAML plus ``AUTHSVC_*`` env overrides.
 
-Every setting is one line of ``_SETTINGS``: its dotted YAML path, its environment variable (which
-wins over the file, as Distribution's ``REGISTRY_*`` variables do) and the converter that
-validates it. The first part of the path is the section, a field of ``Config``; the last part is
-the section's field, unless the line names the fields itself (``server.listen`` fills ``host`` and
-``port`` from one ``host:port`` value). Adding a setting is one table line and one dataclass
-field; tests/authsvc/test_config.py checks that the two agree.
+Every setting is one entry of the table in ``authsvc.config_settings``; adding a setting is one
+entry there and one dataclass field here, and tests/authsvc/test_config.py checks that the two
+agree.
 """
 
 from __future__ import annotations
@@ -15,17 +12,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
-from authsvc import config_values as values
-
 # Re-exported: callers import them from authsvc.config.
+from authsvc.config_settings import SETTINGS as _SETTINGS
+from authsvc.config_settings import Setting as Setting
 from authsvc.config_values import ConfigError as ConfigError
-from authsvc.config_values import Converter
 from authsvc.config_values import normalize_database_url as normalize_database_url
-from svckit.settings import SettingError, parse_bool, parse_hostport
+from svckit.settings import SettingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,93 +240,6 @@ def _check_ldap(config: Config) -> None:
         raise ConfigError("ldap.start_tls: ldaps:// is TLS already; use one or the other")
     if ldap.group_base and ldap.group_attribute:
         raise ConfigError("ldap.group_base and ldap.group_attribute: choose one way to find groups")
-
-
-class Setting(NamedTuple):
-    """One setting: its environment variable, its converter and the fields it fills.
-
-    ``fields`` defaults to the last part of the dotted path. With several fields the converter
-    returns a tuple that fills them in order.
-    """
-
-    env: str
-    convert: Converter
-    fields: tuple[str, ...] = ()
-
-
-_SETTINGS: dict[str, Setting] = {
-    "server.listen": Setting("AUTHSVC_LISTEN", parse_hostport, ("host", "port")),
-    "server.realm": Setting("AUTHSVC_REALM", values.text),
-    "server.access_log": Setting("AUTHSVC_ACCESS_LOG", parse_bool),
-    "server.header_timeout": Setting("AUTHSVC_HEADER_TIMEOUT", values.seconds(1)),
-    "server.body_timeout": Setting("AUTHSVC_BODY_TIMEOUT", values.seconds(1)),
-    "server.trusted_proxies": Setting("AUTHSVC_TRUSTED_PROXIES", values.cidrs),
-    "server.tls_cert": Setting("AUTHSVC_TLS_CERT", values.path),
-    "server.tls_key": Setting("AUTHSVC_TLS_KEY", values.path),
-    "server.workers": Setting("AUTHSVC_WORKERS", values.integer(1)),
-    "server.metrics_listen": Setting(
-        "AUTHSVC_METRICS_LISTEN", values.optional_hostport, ("metrics_host", "metrics_port")
-    ),
-    "server.log_format": Setting("AUTHSVC_LOG_FORMAT", values.choice("text", "json")),
-    "server.log_level": Setting(
-        "AUTHSVC_LOG_LEVEL", values.choice("debug", "info", "warning", "error")
-    ),
-    "database.url": Setting("AUTHSVC_DATABASE_URL", values.database_url),
-    "database.pool_size": Setting("AUTHSVC_DATABASE_POOL_SIZE", values.integer(1)),
-    "database.echo": Setting("AUTHSVC_DATABASE_ECHO", parse_bool),
-    "token.issuer": Setting("AUTHSVC_ISSUER", values.text),
-    "token.service": Setting("AUTHSVC_SERVICE", values.services, ("services",)),
-    "token.ttl": Setting("AUTHSVC_TOKEN_TTL", values.seconds(60)),
-    "token.refresh_ttl": Setting("AUTHSVC_REFRESH_TOKEN_TTL", values.seconds(60)),
-    "token.signing_key": Setting("AUTHSVC_SIGNING_KEY", values.path),
-    "token.signing_cert": Setting("AUTHSVC_SIGNING_CERT", values.path),
-    "token.published_certs": Setting("AUTHSVC_PUBLISHED_CERTS", values.path),
-    "token.header": Setting("AUTHSVC_TOKEN_HEADER", values.choice("x5c", "kid")),
-    "token.kid_format": Setting(
-        "AUTHSVC_TOKEN_KID_FORMAT", values.choice("libtrust", "thumbprint")
-    ),
-    "passwords.argon2_memory_cost": Setting("AUTHSVC_ARGON2_MEMORY_COST", values.integer(8)),
-    "passwords.argon2_time_cost": Setting("AUTHSVC_ARGON2_TIME_COST", values.integer(1)),
-    "passwords.argon2_parallelism": Setting("AUTHSVC_ARGON2_PARALLELISM", values.integer(1)),
-    "passwords.credential_cache_ttl": Setting("AUTHSVC_CREDENTIAL_CACHE_TTL", values.seconds(0)),
-    "passwords.verify_threads": Setting("AUTHSVC_VERIFY_THREADS", values.integer(1)),
-    "passwords.verify_queue": Setting("AUTHSVC_VERIFY_QUEUE", values.integer(1)),
-    "auth.authenticators": Setting("AUTHSVC_AUTHENTICATORS", values.authenticators),
-    "auth.pat_hash_key": Setting("AUTHSVC_PAT_HASH_KEY", values.optional_text),
-    "ldap.url": Setting("AUTHSVC_LDAP_URL", values.ldap_url),
-    "ldap.start_tls": Setting("AUTHSVC_LDAP_START_TLS", parse_bool),
-    "ldap.ca_file": Setting("AUTHSVC_LDAP_CA_FILE", values.path),
-    "ldap.bind_dn": Setting("AUTHSVC_LDAP_BIND_DN", values.optional_text),
-    "ldap.bind_password": Setting("AUTHSVC_LDAP_BIND_PASSWORD", values.optional_text),
-    "ldap.user_base": Setting("AUTHSVC_LDAP_USER_BASE", values.optional_text),
-    "ldap.user_filter": Setting("AUTHSVC_LDAP_USER_FILTER", values.placeholder("username")),
-    "ldap.user_dn_template": Setting("AUTHSVC_LDAP_USER_DN_TEMPLATE", values.optional_text),
-    "ldap.group_base": Setting("AUTHSVC_LDAP_GROUP_BASE", values.optional_text),
-    "ldap.group_filter": Setting("AUTHSVC_LDAP_GROUP_FILTER", values.text),
-    "ldap.group_attribute": Setting("AUTHSVC_LDAP_GROUP_ATTRIBUTE", values.optional_text),
-    "ldap.group_map": Setting("AUTHSVC_LDAP_GROUP_MAP", values.group_map),
-    "ldap.connect_timeout": Setting("AUTHSVC_LDAP_CONNECT_TIMEOUT", values.seconds(1)),
-    "ldap.timeout": Setting("AUTHSVC_LDAP_TIMEOUT", values.seconds(1)),
-    "oidc.issuer": Setting("AUTHSVC_OIDC_ISSUER", values.https_url),
-    "oidc.client_id": Setting("AUTHSVC_OIDC_CLIENT_ID", values.text),
-    "oidc.client_secret": Setting("AUTHSVC_OIDC_CLIENT_SECRET", values.optional_text),
-    "oidc.scopes": Setting("AUTHSVC_OIDC_SCOPES", values.scopes),
-    "oidc.username_claim": Setting("AUTHSVC_OIDC_USERNAME_CLAIM", values.text),
-    "oidc.groups_claim": Setting("AUTHSVC_OIDC_GROUPS_CLAIM", values.optional_text),
-    "oidc.redirect_url": Setting("AUTHSVC_OIDC_REDIRECT_URL", values.http_url),
-    "oidc.ca_file": Setting("AUTHSVC_OIDC_CA_FILE", values.path),
-    "oidc.timeout": Setting("AUTHSVC_OIDC_TIMEOUT", values.seconds(1)),
-    "web.session_ttl": Setting("AUTHSVC_WEB_SESSION_TTL", values.seconds(60)),
-    "web.registry": Setting("AUTHSVC_WEB_REGISTRY", values.optional_text),
-    "throttle.free_attempts": Setting("AUTHSVC_THROTTLE_FREE_ATTEMPTS", values.integer(0)),
-    "throttle.address_free_attempts": Setting(
-        "AUTHSVC_THROTTLE_ADDRESS_FREE_ATTEMPTS", values.integer(0)
-    ),
-    "throttle.base_delay": Setting("AUTHSVC_THROTTLE_BASE_DELAY", values.seconds(0)),
-    "throttle.max_delay": Setting("AUTHSVC_THROTTLE_MAX_DELAY", values.seconds(0)),
-    "audit.enabled": Setting("AUTHSVC_AUDIT", parse_bool),
-    "audit.retention": Setting("AUTHSVC_AUDIT_RETENTION", values.seconds(3600)),
-}
 
 
 def setting_fields(dotted: str) -> tuple[str, tuple[str, ...]]:

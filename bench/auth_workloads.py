@@ -8,11 +8,12 @@ import statistics
 import time
 import urllib.parse
 import urllib.request
+from contextlib import ExitStack
 from typing import Any
 
-from bench.procs import BenchError, RssSampler
+from bench.procs import BenchError, RssSampler, free_port
 from bench.results import Goal, Target
-from bench.services import SERVICE, Authsvc, basic, refresh_token
+from bench.services import SERVICE, Authsvc, basic, refresh_token, start_authsvc
 from bench.suite import Bench, add_load_details, load_note, require_no_errors
 from bench.wrk import HttpRequest
 
@@ -225,4 +226,46 @@ def t4_latency_under_logins(b: Bench) -> None:
             f"{logins / seconds:.0f} slow logins/s completed, "
             f"{statistics.mean(d['mean_logins_in_flight'] for d in details):.1f} in flight on "
             f"average; p50 {statistics.median(d['p50_ms'] for d in details):.1f} ms"
+        )
+
+
+def t1w_workers(b: Bench) -> None:
+    """T1W: T1's refresh grants against one process and against ``--workers 2``, same database.
+
+    Both servers run side by side on the same database (PostgreSQL when there is one: SQLite
+    serialises writers across processes) and are measured in alternating repetitions. On the
+    2-core development machine the load generator shares the cores with the workers, so this
+    shows what a second process buys when the machine is otherwise busy, not the scaling of a
+    server with cores to itself.
+    """
+    base = b.auth_pg or b.auth
+    db = "PostgreSQL" if b.auth_pg is not None else "SQLite"
+    one = b.row(
+        "T1W", f"T1W refresh grant, 1 process, {db}", "tokens/s", Target(Goal.CHECK, 0, "measured")
+    )
+    two = b.row(
+        "T1W", f"T1W refresh grant, 2 workers, {db}", "tokens/s", Target(Goal.CHECK, 0, "measured")
+    )
+    env = {**base.env, "AUTHSVC_LISTEN": f"127.0.0.1:{free_port()}", "AUTHSVC_WORKERS": "2"}
+    port = int(env["AUTHSVC_LISTEN"].rpartition(":")[2])
+    workers = Authsvc(f"{base.label}-workers", port, env, b.workdir / "authsvc-workers.log")
+    with ExitStack() as stack:
+        start_authsvc(stack, workers)
+        plans = [
+            (one, base, refresh_requests(base, b, "repository:bench/t1w:pull")),
+            (two, workers, refresh_requests(workers, b, "repository:bench/t1w:pull")),
+        ]
+        for rep in b.reps():
+            duration = b.settings.duration if rep >= 0 else b.settings.duration / 3
+            for row, svc, requests in plans if rep % 2 == 0 else plans[::-1]:
+                result = b.request_rate(svc.url, requests, duration, svc.pid)
+                require_no_errors(result, f"T1W {svc.label}")
+                if rep >= 0:
+                    row.ours.append(result["rps"])
+    for row in (one, two):
+        row.check = bool(row.ours)
+    if one.ours_median and two.ours_median:
+        two.note = (
+            f"{two.ours_median / one.ours_median:.2f}x one process; the load generator runs on "
+            "the same 2 cores"
         )

@@ -167,6 +167,8 @@ def prepare_authsvc(root: Path, alg: str, *, migrate: bool = True) -> Authsvc:
         # The client tests send wrong passwords on purpose, many times from 127.0.0.1.
         "AUTHSVC_THROTTLE_FREE_ATTEMPTS": "1000",
         "AUTHSVC_THROTTLE_ADDRESS_FREE_ATTEMPTS": "1000",
+        # Everything at DEBUG, so that the no-secret-in-logs check covers every level.
+        "AUTHSVC_LOG_LEVEL": "debug",
     }
     env.pop("AUTHSVC_CONFIG", None)
     kid = run([AUTHSVC, "keys", "generate", "--alg", alg, "--out", str(keys)], env=env).stdout
@@ -202,7 +204,9 @@ def serve_ours(root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
     """Our ``registry serve`` with the same realm, service, issuer and bundle as Distribution,
     so one test body drives both registries."""
     with ExitStack() as stack:
-        yield start_ours(stack, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False)
+        yield start_ours(
+            stack, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False, debug=True
+        )
 
 
 @contextmanager

@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +259,49 @@ def test_ctr_password_grant(stack: Stack, containerd: str) -> None:
     )  # fmt: skip
     assert code != 0
     assert "401" in out or "unauthorized" in out.lower(), out
+
+
+# --- no secret in any log ---------------------------------------------------------------------
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+
+
+def test_no_secret_reaches_any_log(stack: Stack) -> None:
+    """Runs after the other client tests of this stack (pytest keeps file order per stack):
+    authsvc and our registry log at DEBUG here (authsvc_stack), and neither log may hold a
+    password, a Basic credential, an access token or a refresh token that was used."""
+    url = f"http://127.0.0.1:{stack.authsvc.port}/auth"
+    # A refresh token and an access token used right now, so both are known to this test.
+    form = {
+        "grant_type": "password", "username": "alice", "password": PASSWORDS["alice"],
+        "service": "registry", "client_id": "log-check", "access_type": "offline",
+        "scope": "repository:team/base:pull",
+    }  # fmt: skip
+    body = json.loads(post_form(url, form))
+    refresh = body["refresh_token"]
+    again = {"grant_type": "refresh_token", "refresh_token": refresh, "service": "registry",
+             "client_id": "log-check", "scope": "repository:team/base:pull"}  # fmt: skip
+    access = json.loads(post_form(url, again))["access_token"]
+    secrets = {refresh, access, *PASSWORDS.values()}
+    for user, password in PASSWORDS.items():
+        secrets.add(base64.b64encode(f"{user}:{password}".encode()).decode())
+    # Identity tokens that docker login stored for the tests above.
+    for config in stack.tmp.glob("docker-config-*/config.json"):
+        for entry in json.loads(config.read_text()).get("auths", {}).values():
+            if entry.get("identitytoken"):
+                secrets.add(entry["identitytoken"])
+    stack.authsvc.wait_for_log_marker()
+    logs = {"authsvc": stack.authsvc.log_text()}
+    if stack.registry.label == "ours":
+        logs["registry"] = stack.registry.log.read_text(errors="replace")
+    assert "DEBUG" in logs["authsvc"], "authsvc was expected to log at DEBUG here"
+    for name, text in logs.items():
+        leaked = sorted(s[:12] + "…" for s in secrets if s in text)
+        assert not leaked, f"{name} log holds secrets starting {leaked}"
+        assert not _JWT.search(text), f"{name} log holds a JWT"
+
+
+def post_form(url: str, form: dict[str, str]) -> str:
+    data = urllib.parse.urlencode(form).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30) as resp:
+        return str(resp.read().decode())
