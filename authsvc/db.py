@@ -29,17 +29,18 @@ from authsvc.store import as_store_error
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-# The repository root holds migrations/ and pyproject.toml; resolve it from the package, not the
+# The repository root holds pyproject.toml (alembic settings); resolve it from the package, not the
 # working directory, so the CLI works from anywhere (also when installed editable).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Inside the package, so a wheel carries them and `authsvc db upgrade` works from anywhere.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 T = TypeVar("T")
 
 
 class MigrationsNotFound(RuntimeError):
-    """Neither the source tree nor the working directory holds the alembic migrations."""
+    """The installed package lacks its alembic migrations (a broken install)."""
 
 
 class DatabaseUrlError(ConfigError):
@@ -63,16 +64,10 @@ def _database_errors() -> Iterator[None]:
 
 
 def migrations_dir() -> Path:
-    """The alembic script directory: next to the package (a checkout or an editable install),
-    else ``./migrations`` (a wheel installed in an image whose working directory is the
-    project, as in our Dockerfile)."""
-    for candidate in (MIGRATIONS_DIR, Path.cwd() / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise MigrationsNotFound(
-        f"the alembic migrations are not in {MIGRATIONS_DIR} or {Path.cwd() / 'migrations'}; "
-        "run authsvc db from the project directory"
-    )
+    """The alembic script directory, shipped inside the package."""
+    if (MIGRATIONS_DIR / "env.py").is_file():
+        return MIGRATIONS_DIR
+    raise MigrationsNotFound(f"the alembic migrations are missing from {MIGRATIONS_DIR}")
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -147,7 +142,7 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
     """The alembic configuration of this project; ``url`` overrides the configured database.
 
     Settings come from ``[tool.alembic]`` in pyproject.toml when the source tree has one; an
-    installed copy without it falls back to the migrations/ directory next to the package.
+    installed copy has none and uses the package's own migrations directory.
     """
     from alembic.config import Config as AlembicConfig
 

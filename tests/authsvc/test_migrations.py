@@ -128,21 +128,17 @@ async def test_drift_is_detected(empty_db_url: str) -> None:
     assert diff[0] == "add_column" and diff[3].name == "email"  # type: ignore[index]
 
 
-def test_migrations_found_next_to_the_package_or_in_the_working_directory(
+def test_migrations_ship_inside_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A wheel install has no migrations/ beside the package; ./migrations then serves
-    (the Dockerfile's working directory), and with neither the error says where it looked."""
+    """The revisions are package data (a wheel carries them); without them the error says where
+    they were expected, whatever the working directory."""
     from authsvc import db as dbmod
 
-    source = dbmod.MIGRATIONS_DIR
-    assert dbmod.migrations_dir() == source
-    head = dbmod.head_revision()
-    monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", tmp_path / "site-packages" / "migrations")
+    assert dbmod.migrations_dir() == Path(dbmod.__file__).resolve().parent / "migrations"
+    assert dbmod.head_revision() is not None
     monkeypatch.chdir(tmp_path)
+    assert dbmod.head_revision() is not None
+    monkeypatch.setattr(dbmod, "MIGRATIONS_DIR", tmp_path / "site-packages" / "migrations")
     with pytest.raises(dbmod.MigrationsNotFound, match="site-packages/migrations"):
         dbmod.migrations_dir()
-    (tmp_path / "migrations").symlink_to(source)
-    assert dbmod.migrations_dir() == tmp_path / "migrations"
-    assert head is not None
-    assert dbmod.head_revision() == head
