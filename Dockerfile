@@ -1,13 +1,24 @@
 # One image for both services; compose.yaml picks the command.
-FROM python:3.11-slim
-WORKDIR /app
+#
+# Build stage: a wheel of the project (the migrations are package data inside it).
+FROM python:3.11-slim AS build
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY authsvc ./authsvc
 COPY registry ./registry
 COPY httplog ./httplog
-# The wheel holds the packages; `authsvc db upgrade` finds migrations/ in the working directory.
-COPY migrations ./migrations
-RUN pip install --no-cache-dir .
-# The image carries no keys: certs/ is mounted read-only at run time.
+COPY svckit ./svckit
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+# Runtime stage: the wheel and its dependencies, no source tree, no build tools, no keys.
+FROM python:3.11-slim
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && useradd --system --uid 10001 --home-dir /var/lib/authsvc --create-home authsvc \
+    && mkdir -p /var/lib/registry && chown authsvc /var/lib/registry
+USER 10001
+WORKDIR /var/lib/authsvc
+# certs/ is mounted read-only at run time (compose.yaml says how the keys are made).
 ENV AUTHSVC_SIGNING_KEY=/certs/token.key AUTHSVC_SIGNING_CERT=/certs/token.crt
 EXPOSE 5000 5001
+CMD ["authsvc", "serve"]
