@@ -14,21 +14,28 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
-from svckit.logs import LEVELS
-from svckit.settings import SettingError, parse_bool, parse_hostport
-from svckit.settings import parse_duration as svckit_parse_duration
+from registry.config_values import (
+    ConfigError as ConfigError,
+)
+from registry.config_values import (
+    as_bool,
+    as_formatter,
+    as_level,
+    as_metrics_path,
+    as_path_list,
+    as_size,
+    as_str,
+    as_version,
+    as_workers,
+    parse_addr,
+    parse_duration,
+)
 
 DEFAULT_ADDR = "127.0.0.1:5000"
-
-_T = TypeVar("_T")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the setting's dotted path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +46,6 @@ class LogConfig:
     accesslog: bool = True
     # Distribution's log.formatter: "text" or "json" (logstash is not offered).
     formatter: str = "text"
-
-    @property
-    def python_level(self) -> int:
-        """The `logging` level matching `level`."""
-        return _LOG_LEVELS[self.level]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +132,6 @@ class Config:
     ignored: tuple[str, ...] = ()
 
 
-_LOG_LEVELS = LEVELS
-
 # Sections Distribution knows that this registry accepts and ignores (documented in CONFIG.md).
 IGNORED_SECTIONS = frozenset(
     {
@@ -150,129 +150,38 @@ IGNORED_SECTIONS = frozenset(
 # --- converters: (raw value, dotted path) -> typed value ----------------------------------
 
 
-def _as_str(value: object, path: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float) or str(value) == "":
-        raise ConfigError(f"{path}: expected a non-empty string, got {value!r}")
-    return str(value)
-
-
-def _setting(parse: Callable[..., _T], value: object, path: str, **options: Any) -> _T:
-    """Run a shared svckit parser, turning its SettingError into this module's ConfigError."""
-    try:
-        return parse(value, path, **options)
-    except SettingError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _as_bool(value: object, path: str) -> bool:
-    # Go's strconv.ParseBool words plus yes/no/on/off; an empty value is false, as in
-    # Distribution, whose overrides are YAML-decoded into the zero value.
-    return _setting(parse_bool, value, path)
-
-
-def parse_duration(value: object, path: str = "duration") -> float:
-    """Seconds in a Go duration string ("168h", "1h30m", "500ms"); a bare number is seconds."""
-    return _setting(svckit_parse_duration, value, path)
-
-
-def _as_size(value: object, path: str) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{path}: expected a byte count, got {value!r}")
-    try:
-        size = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{path}: expected a byte count, got {value!r}") from None
-    if size < 0:
-        raise ConfigError(f"{path}: must not be negative, got {size}")
-    return size
-
-
-def _as_level(value: object, path: str) -> str:
-    level = _as_str(value, path).lower()
-    if level not in _LOG_LEVELS:
-        raise ConfigError(f"{path}: expected one of {', '.join(_LOG_LEVELS)}, got {value!r}")
-    return level
-
-
-def _as_formatter(value: object, path: str) -> str:
-    formatter = _as_str(value, path).lower()
-    if formatter not in ("text", "json"):
-        raise ConfigError(f"{path}: expected text or json, got {formatter!r}")
-    return formatter
-
-
-def _as_metrics_path(value: object, path: str) -> str:
-    text = _as_str(value, path)
-    if not text.startswith("/"):
-        raise ConfigError(f"{path}: must start with '/', got {text!r}")
-    return text
-
-
-def _as_workers(value: object, path: str) -> int:
-    try:
-        workers = int(str(value))
-    except ValueError:
-        raise ConfigError(f"{path}: expected a whole number, got {value!r}") from None
-    if workers < 1:
-        raise ConfigError(f"{path}: must be at least 1, got {workers}")
-    return workers
-
-
-def _as_version(value: object, path: str) -> str:
-    # YAML reads `version: 0.1` as a float; Distribution accepts only 0.1.
-    text = _as_str(value, path)
-    if text != "0.1":
-        raise ConfigError(f"{path}: only version 0.1 is supported, got {value!r}")
-    return text
-
-
-def parse_addr(value: str, path: str = "http.addr") -> tuple[str, int]:
-    """Split "host:port" (":5000" and "[::1]:5000" too) into a host and a port."""
-    # An empty host binds every interface, as Go's net.Listen(":5000") does.
-    return _setting(parse_hostport, value, path)
-
-
-def _as_path_list(value: object, path: str) -> tuple[str, ...]:
-    """A YAML list of file names, or one name (comma-separated in the environment)."""
-    items = value if isinstance(value, list) else str(value).split(",")
-    names = tuple(str(item).strip() for item in items if str(item).strip())
-    if not names:
-        raise ConfigError(f"{path}: expected at least one file")
-    return names
-
-
 _Converter = Callable[[object, str], object]
 
 # Every implemented leaf key.  The environment variable of each is derived from its path.
 LEAVES: dict[str, _Converter] = {
-    "version": _as_version,
-    "log.level": _as_level,
-    "log.accesslog.disabled": _as_bool,
-    "log.formatter": _as_formatter,
-    "http.addr": _as_str,
-    "http.debug.addr": _as_str,
-    "http.debug.prometheus.enabled": _as_bool,
-    "http.debug.prometheus.path": _as_metrics_path,
-    "http.workers": _as_workers,
-    "http.tls.certificate": _as_str,
-    "http.tls.key": _as_str,
-    "http.tls.clientcas": _as_path_list,
-    "http.secret": _as_str,
+    "version": as_version,
+    "log.level": as_level,
+    "log.accesslog.disabled": as_bool,
+    "log.formatter": as_formatter,
+    "http.addr": as_str,
+    "http.debug.addr": as_str,
+    "http.debug.prometheus.enabled": as_bool,
+    "http.debug.prometheus.path": as_metrics_path,
+    "http.workers": as_workers,
+    "http.tls.certificate": as_str,
+    "http.tls.key": as_str,
+    "http.tls.clientcas": as_path_list,
+    "http.secret": as_str,
     "http.timeouts.header": parse_duration,
     "http.timeouts.body": parse_duration,
-    "storage.filesystem.rootdirectory": _as_str,
-    "storage.delete.enabled": _as_bool,
-    "storage.maintenance.readonly.enabled": _as_bool,
-    "storage.maintenance.uploadpurging.enabled": _as_bool,
+    "storage.filesystem.rootdirectory": as_str,
+    "storage.delete.enabled": as_bool,
+    "storage.maintenance.readonly.enabled": as_bool,
+    "storage.maintenance.uploadpurging.enabled": as_bool,
     "storage.maintenance.uploadpurging.age": parse_duration,
     "storage.maintenance.uploadpurging.interval": parse_duration,
-    "storage.maintenance.uploadpurging.dryrun": _as_bool,
-    "storage.maxblobsize": _as_size,
-    "auth.token.realm": _as_str,
-    "auth.token.service": _as_str,
-    "auth.token.issuer": _as_str,
-    "auth.token.rootcertbundle": _as_str,
-    "auth.token.jwks": _as_str,
+    "storage.maintenance.uploadpurging.dryrun": as_bool,
+    "storage.maxblobsize": as_size,
+    "auth.token.realm": as_str,
+    "auth.token.service": as_str,
+    "auth.token.issuer": as_str,
+    "auth.token.rootcertbundle": as_str,
+    "auth.token.jwks": as_str,
 }
 
 _SECTIONS = frozenset(

@@ -113,6 +113,7 @@ def test_authsvc_workers_share_the_port_the_metrics_and_reload_on_hangup(
     assert tokens_issued(authsvc_env["AUTHSVC_METRICS_LISTEN"]) == 40
 
     failures: list[str] = []
+    answered = threading.Semaphore(0)
     done = threading.Event()
 
     def load() -> None:
@@ -124,14 +125,19 @@ def test_authsvc_workers_share_the_port_the_metrics_and_reload_on_hangup(
                     failures.append(str(r.status_code))
             except httpx2.HTTPError as exc:
                 failures.append(repr(exc))
+            answered.release()
+
+    def wait_answers(n: int) -> None:
+        for _ in range(n):
+            assert answered.acquire(timeout=30), "the load stopped getting answers"
 
     thread = threading.Thread(target=load)
     thread.start()
     try:
-        time.sleep(0.5)
+        wait_answers(20)  # the load is running on the first workers
         os.kill(master, signal.SIGHUP)
         replaced = wait_children(master, 2, exclude=first)
-        time.sleep(0.5)
+        wait_answers(20)  # and goes on, answered by the new ones
     finally:
         done.set()
         thread.join()
