@@ -124,7 +124,7 @@ async def http_metrics_middleware(request: web.Request, handler: Handler) -> web
         raise
     finally:
         histogram = cast(Histogram, __getattr__("HTTP_REQUEST_SECONDS"))
-        histogram.labels(request.method, _route(request), str(status)).observe(
+        prom.child(histogram, request.method, _route(request), str(status)).observe(
             time.perf_counter() - started
         )
 

@@ -91,7 +91,7 @@ class RegistryMetrics:
 
     def observe_storage(self, driver: str, action: str, seconds: float) -> None:
         """Record one storage driver call (``InstrumentedDriver``'s observer)."""
-        self.storage_action.labels(driver, action).observe(seconds)
+        prom.child(self.storage_action, driver, action).observe(seconds)
 
     def middleware(self) -> Middleware:
         """The middleware that counts and times every request (the outermost but one)."""
@@ -99,7 +99,7 @@ class RegistryMetrics:
         @web.middleware
         async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
             name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
-            gauge = self.in_flight.labels(name)
+            gauge = prom.child(self.in_flight, name)
             gauge.inc()
             started = time.perf_counter()
             status = 500
@@ -112,16 +112,18 @@ class RegistryMetrics:
                 raise
             finally:
                 gauge.dec()
-                self.duration.labels(name, request.method).observe(time.perf_counter() - started)
-                self.requests.labels(str(status), name, request.method).inc()
-                self.request_size.labels(name).observe(request.content_length or 0)
+                prom.child(self.duration, name, request.method).observe(
+                    time.perf_counter() - started
+                )
+                prom.child(self.requests, str(status), name, request.method).inc()
+                prom.child(self.request_size, name).observe(request.content_length or 0)
 
         return http_metrics
 
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """on_response_prepare: the response's size, known only now (files are sent later)."""
         name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
-        self.response_size.labels(name).observe(response.content_length or 0)
+        prom.child(self.response_size, name).observe(response.content_length or 0)
 
     async def serve(self, host: str, port: int, path: str) -> AsyncIterator[None]:
         """Serve the metrics on Distribution's debug address for the app's lifetime."""

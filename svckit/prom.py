@@ -13,13 +13,41 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, values
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    values,
+)
 from prometheus_client.exposition import start_http_server
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+M = TypeVar("M", Counter, Gauge, Histogram)
+# Keyed by the metric object itself (not its id), which keeps it alive: an id could be reused
+# by a later metric after the first one is gone.
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: M, *labels: str) -> M:
+    """``metric.labels(*labels)``, remembered.
+
+    The client's lookup takes a lock and validates the label values on every call, a measurable
+    share of a token request; label values here are few and bounded, so the children are kept.
+    """
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return cast(M, found)
 
 
 def multiprocess() -> bool:

@@ -22,6 +22,7 @@ from authsvc import metrics, store
 from authsvc.authn.verified_pairs import VerifiedPairs
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.passwords import PasswordHasher, VerifyResult
+from svckit import prom
 from svckit.cache import Cache
 
 
@@ -119,9 +120,9 @@ class CachedPasswordCheck:
                 )
 
             if self._pairs.recall(key, same_row) is not None:
-                metrics.CREDENTIAL_CACHE.labels("hit").inc()
+                prom.child(metrics.CREDENTIAL_CACHE, "hit").inc()
                 return VerifyResult(True)
-        metrics.CREDENTIAL_CACHE.labels("miss").inc()
+        prom.child(metrics.CREDENTIAL_CACHE, "miss").inc()
         result = await self._inner.check(username, password, user)
         if result.ok and user is not None and not user.disabled:
             self._pairs.remember(key, _Verified(user.id, result.new_hash or user.password_hash))

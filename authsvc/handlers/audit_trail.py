@@ -22,6 +22,7 @@ from authsvc.models import utcnow
 from authsvc.netaddr import client_address
 from authsvc.scope import Scope, format_scope
 from authsvc.store import AuditRecord
+from svckit import prom
 
 TOKEN_ISSUED = "token_issued"
 TOKEN_REFUSED = "token_refused"
@@ -64,7 +65,7 @@ class TokenAudit:
 
     def issued(self, request: web.Request, decision: AccessDecision, token: IssuedToken) -> None:
         """Queue the row of an issued token."""
-        metrics.TOKENS_ISSUED.labels(self.grant, self.service).inc()
+        prom.child(metrics.TOKENS_ISSUED, self.grant, self.service).inc()
         rules = " ".join(
             f"{format_scope(g.scope)}=rule:{g.rule.id}" for g in decision.grants if g.rule
         )
@@ -84,10 +85,10 @@ class TokenAudit:
         # A refused request's service may be one this server does not issue for: only
         # configured names become label values.
         service = self.service if self.service in request.app[CONFIG].token.services else ""
-        metrics.TOKENS_REFUSED.labels(self.grant, service, error.code.name).inc()
+        prom.child(metrics.TOKENS_REFUSED, self.grant, service, error.code.name).inc()
         if error.code is ErrorCode.UNAUTHORIZED:
             event = LOGIN_FAILED
-            metrics.LOGIN_FAILURES.labels(self.grant).inc()
+            prom.child(metrics.LOGIN_FAILURES, self.grant).inc()
         elif error.code is ErrorCode.TOOMANYREQUESTS:
             event = THROTTLED
             metrics.THROTTLED.inc()
