@@ -10,11 +10,15 @@ certificate (``client.cert``/``client.key``) for mutual TLS. The peers are start
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from bench.ociimage import OciImage
 from bench.services import Registry, ServerTls
@@ -44,7 +49,7 @@ from tests.interop.clients import (
     run_podman,
     skopeo_env,
 )
-from tests.support import require_tool
+from tests.support import require_tool, wait_until
 from tests.testca import Leaf, TestCa
 
 pytestmark = pytest.mark.interop
@@ -57,7 +62,8 @@ class Pki:
     """The test CAs, the server certificate every peer uses, and certs.d directories."""
 
     ca: TestCa  # signs the servers' certificates
-    server: Leaf
+    server: Leaf  # the registries'
+    authsvc: Leaf  # its own files: the SIGHUP test renews them in place (same CA, same names)
     client_ca: TestCa  # the only CA the mutual-TLS registry accepts client certificates from
     trust: Path  # certs.d directory with ca.crt only
     client: Path  # ca.crt plus client.cert/client.key from client_ca
@@ -98,6 +104,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return Pki(
         ca=ca,
         server=ca.issue(tmp / "server.pem", tmp / "server.key"),
+        authsvc=ca.issue(tmp / "authsvc.pem", tmp / "authsvc.key"),
         client_ca=client_ca,
         trust=certs_d(tmp / "trust", ca.cert),
         client=certs_d(tmp / "client", ca.cert, client_ca),
@@ -109,7 +116,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 def authsvc(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Authsvc]:
     """authsvc over HTTPS only, with the users and rules the client tests expect."""
     svc = prepare_authsvc(tmp_path_factory.mktemp("tls-authsvc"), "ES256")
-    svc.use_tls(pki.server.cert, pki.server.key, pki.ca.cert)
+    svc.use_tls(pki.authsvc.cert, pki.authsvc.key, pki.ca.cert)
     svc.add_users({name: PASSWORDS[name] for name in ("alice", "reader")})
     svc.add_rules(
         [
@@ -369,3 +376,108 @@ def test_mutual_tls(mutual: Registry, pki: Pki, image: OciImage, tmp_path: Path)
     )  # fmt: skip
     result = skopeo(tmp_path, *inspect, "--cert-dir", client, ref)
     assert json.loads(result.stdout)["Layers"] == list(image.layer_digests)
+
+
+def served_serial(port: int, context: ssl.SSLContext) -> int:
+    """The serial number of the certificate a new handshake with the server presents."""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def renew(ca: TestCa, cert: Path, key: Path) -> int:
+    """Replace a certificate and key as a renewal job would: each file atomically, in place."""
+    leaf = ca.issue(cert.with_suffix(".new-cert"), key.with_suffix(".new-key"))
+    os.replace(leaf.key, key)
+    os.replace(leaf.cert, cert)
+    return leaf.serial
+
+
+class KeptConnection:
+    """One HTTPS connection that stays open, used for a request before and after a reload."""
+
+    def __init__(self, port: int, context: ssl.SSLContext, path: str) -> None:
+        """Connect and send the first request."""
+        self.path = path
+        self.conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        self.status = self.get()
+        self.sock = self.conn.sock
+
+    def get(self) -> int:
+        """GET the path on this connection (http.client reconnects only after a close)."""
+        self.conn.request("GET", self.path)
+        response = self.conn.getresponse()
+        response.read()
+        return response.status
+
+    def serial(self) -> int:
+        """The serial of the certificate this connection's handshake saw."""
+        assert isinstance(self.conn.sock, ssl.SSLSocket)
+        der = self.conn.sock.getpeercert(binary_form=True)
+        assert der is not None
+        return x509.load_der_x509_certificate(der).serial_number
+
+
+def test_sighup_renews_certificates_without_failing_a_request(
+    authsvc: Authsvc, pki: Pki, image: OciImage, tmp_path: Path
+) -> None:
+    """Both services: new files in place, SIGHUP, and the next handshakes present the new
+    certificate while open connections and a client pulling in a loop carry on."""
+    cert, key = tmp_path / "registry.pem", tmp_path / "registry.key"
+    pki.ca.issue(cert, key)
+    tls = ServerTls(cert, key, probe=pki.context())
+    with serve_ours(tmp_path / "reg", realm=authsvc.realm, bundle=authsvc.cert, tls=tls) as reg:
+        ref = f"docker://{reg.host}/team/renewed:v1"
+        skopeo(
+            tmp_path, "copy", "--quiet", "--dest-cert-dir", str(pki.trust),
+            "--dest-creds", creds("alice"), image.ref, ref,
+        )  # fmt: skip
+        assert authsvc.proc is not None
+        servers = [
+            (reg.port, reg.proc.pid, cert, key, "/v2/"),
+            (authsvc.port, authsvc.proc.pid, pki.authsvc.cert, pki.authsvc.key, "/healthz"),
+        ]
+        kept = [KeptConnection(port, pki.context(), path) for port, _, _, _, path in servers]
+        before = [served_serial(port, pki.context()) for port, *_ in servers]
+        assert [conn.status for conn in kept] == [401, 200]
+
+        # Every pull makes new handshakes with both: the token from authsvc, then the registry.
+        results: list[subprocess.CompletedProcess[str]] = []
+        stop = threading.Event()
+
+        inspect = ["inspect", "--cert-dir", str(pki.trust), "--creds", creds("reader"), ref]
+
+        def pull_loop() -> None:
+            while not stop.is_set():
+                results.append(skopeo(tmp_path, *inspect, check=False))
+
+        puller = threading.Thread(target=pull_loop)
+        puller.start()
+        try:
+            wait_until(lambda: len(results) >= 2, "pulls before the renewal")
+            renewed = [renew(pki.ca, cert, key) for _, _, cert, key, _ in servers]
+            for _, pid, *_ in servers:
+                os.kill(pid, signal.SIGHUP)
+            wait_until(
+                lambda: [served_serial(port, pki.context()) for port, *_ in servers] == renewed,
+                "handshakes with the renewed certificates",
+            )
+            renewed_at = len(results)
+            wait_until(lambda: len(results) >= renewed_at + 2, "pulls after the renewal")
+        finally:
+            stop.set()
+            puller.join()
+        failures = [r.stderr for r in results if r.returncode != 0]
+        assert failures == [], failures
+        assert len(results) >= 4
+        for conn, serial, (_, _, _, _, path) in zip(kept, before, servers, strict=True):
+            # The connection made before the reload is still the same one, with its session.
+            assert conn.get() == conn.status, path
+            assert conn.conn.sock is conn.sock, path
+            assert conn.serial() == serial, path
+        assert "TLS certificate reloaded" in reg.log.read_text()
+        assert "TLS certificate reloaded" in authsvc.log_text()
