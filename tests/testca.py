@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,19 +81,21 @@ class TestCa:
         )
         cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, cert: Path, key: Path, *, client: str | None = None) -> Leaf:
-        """A server leaf for ``localhost``/127.0.0.1, or with ``client`` a client leaf of
-        that common name (extended key usage clientAuth, as mutual TLS servers check)."""
+    def issue(
+        self, cert: Path, key: Path, *, client: str | None = None, names: Sequence[str] = ()
+    ) -> Leaf:
+        """A server leaf for ``localhost``/127.0.0.1 and ``names``, or with ``client`` a client
+        leaf of that common name (extended key usage clientAuth, as mutual TLS servers check)."""
         cert.parent.mkdir(parents=True, exist_ok=True)
         leaf_key = ec.generate_private_key(ec.SECP256R1())
         common_name = client or "localhost"
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         builder = _certificate(subject, self._name, leaf_key.public_key())
         if client is None:
-            alt_names = [
-                x509.DNSName("localhost"),
-                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            alt_names: list[x509.GeneralName] = [
+                x509.DNSName(name) for name in ("localhost", *names)
             ]
+            alt_names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
             builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         else:
             builder = builder.add_extension(

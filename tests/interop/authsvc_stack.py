@@ -227,11 +227,15 @@ def serve_ours(
 
 
 @contextmanager
-def run_dockerd(binary: str, registry: str | None, root: Path) -> Iterator[str]:
+def run_dockerd(
+    binary: str, registry: str | None, root: Path, *, https_proxy: str | None = None
+) -> Iterator[str]:
     """Run a private dockerd (vfs, no networking) and yield its DOCKER_HOST.
 
-    ``registry`` (host:port) is a plain-HTTP registry, marked insecure; without it dockerd
-    speaks HTTPS only and verifies certificates (/etc/docker/certs.d and the system pool).
+    ``registry`` (host:port) is a plain-HTTP registry, marked insecure. dockerd verifies
+    the certificates of other registries (/etc/docker/certs.d and the system pool), except on
+    127.0.0.0/8, which it always treats as insecure; ``https_proxy`` (connect_proxy.py) lets it
+    reach loopback registries by another name.
     """
     base = short_tempdir("asd-")
     sock = base / "docker.sock"
@@ -250,7 +254,10 @@ def run_dockerd(binary: str, registry: str | None, root: Path) -> Iterator[str]:
     ]  # fmt: skip
     if registry is not None:
         args += ["--insecure-registry", registry]
-    proc = spawn(args, root / "dockerd.log")
+    env = dict(os.environ)
+    if https_proxy is not None:
+        env["HTTPS_PROXY"] = https_proxy
+    proc = spawn(args, root / "dockerd.log", env=env)
     host = f"unix://{sock}"
     try:
         deadline = time.monotonic() + 60

@@ -2,10 +2,12 @@
 
 One authsvc serves HTTPS (AUTHSVC_TLS_*) and is the realm of every registry here: ours and
 Debian's Distribution 2.8 with ``http.tls``, and ours with ``http.tls.clientcas`` (mutual TLS).
-Clients verify certificates throughout (``--tls-verify=true``); they trust the test CA the way
-their users would: a certs.d directory (``--cert-dir``) for skopeo and podman, and
-/etc/docker/certs.d/HOST:PORT/ca.crt for docker. The same directory carries skopeo's client
-certificate (``client.cert``/``client.key``) for mutual TLS. The peers are started once per module.
+Clients verify certificates throughout (``--tls-verify=true``), and each test first shows that
+they do, with a refusal where the CA is not given. They trust the test CA the way their users
+would: a certs.d directory (``--cert-dir``) for skopeo and podman, which also carries skopeo's
+client certificate (``client.cert``/``client.key``) for mutual TLS, and
+/etc/docker/certs.d/NAME:PORT/ca.crt for dockerd. Then SIGHUP renews both services' certificates
+under load. The peers are started once per module; the whole module takes about 15 s.
 """
 
 from __future__ import annotations
@@ -49,12 +51,15 @@ from tests.interop.clients import (
     run_podman,
     skopeo_env,
 )
+from tests.interop.connect_proxy import connect_proxy
 from tests.support import require_tool, wait_until
 from tests.testca import Leaf, TestCa
 
 pytestmark = pytest.mark.interop
 
 DOCKER_CERTS_D = Path("/etc/docker/certs.d")
+# The name dockerd knows the registries by (connect_proxy.py says why it cannot be 127.0.0.1).
+DOCKER_NAME = "registry.invalid"
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     client_ca = TestCa(tmp / "client-ca.pem", "interop clients")
     return Pki(
         ca=ca,
-        server=ca.issue(tmp / "server.pem", tmp / "server.key"),
+        server=ca.issue(tmp / "server.pem", tmp / "server.key", names=[DOCKER_NAME]),
         authsvc=ca.issue(tmp / "authsvc.pem", tmp / "authsvc.key"),
         client_ca=client_ca,
         trust=certs_d(tmp / "trust", ca.cert),
@@ -172,6 +177,13 @@ def skopeo(
     return run([require_tool("skopeo"), *args], env=skopeo_env(tmp), input=input, check=check)
 
 
+def skopeo_failure(tmp: Path, *args: str) -> str:
+    """Run skopeo expecting it to fail; return its combined output."""
+    result = skopeo(tmp, *args, check=False)
+    assert result.returncode != 0, result.stdout
+    return result.stdout + result.stderr
+
+
 def test_authsvc_serves_https_only(authsvc: Authsvc) -> None:
     with urllib.request.urlopen(f"{authsvc.url}/readyz", context=authsvc.client_context) as r:
         assert r.status == 200
@@ -205,23 +217,14 @@ def test_skopeo_over_https(registry: Registry, pki: Pki, image: OciImage, tmp_pa
         tmp_path, "copy", "--quiet", "--src-tls-verify=true", "--src-cert-dir", trust,
         "--src-creds", creds("reader"), ref, f"dir:{pulled}",
     )  # fmt: skip
-    assert (
-        json.loads((pulled / "manifest.json").read_text())["layers"][0]["digest"]
-        == (image.layer_digests[0])
-    )
+    manifest = json.loads((pulled / "manifest.json").read_text())
+    assert [layer["digest"] for layer in manifest["layers"]] == list(image.layer_digests)
     # The read-only user may pull but not push.
     out = skopeo_failure(
         tmp_path, "copy", "--dest-tls-verify=true", "--dest-cert-dir", trust,
         "--dest-creds", creds("reader"), image.ref, f"docker://{host}/team/skopeo:reader",
     )  # fmt: skip
     assert refused(out), out
-
-
-def skopeo_failure(tmp: Path, *args: str) -> str:
-    """Run skopeo expecting it to fail; return its combined output."""
-    result = skopeo(tmp, *args, check=False)
-    assert result.returncode != 0, result.stdout
-    return result.stdout + result.stderr
 
 
 def test_podman_over_https(ours: Registry, pki: Pki, image: OciImage, tmp_path: Path) -> None:
@@ -277,55 +280,73 @@ def test_realm_over_https_for_a_plain_http_registry(
 
 
 @pytest.fixture
-def docker_trusts_ours(ours: Registry, pki: Pki) -> Iterator[None]:
-    """The test CA as /etc/docker/certs.d/HOST:PORT/ca.crt, removed afterwards.
+def docker_trusts_ours(ours: Registry, pki: Pki) -> Iterator[str]:
+    """The test CA as /etc/docker/certs.d/NAME:PORT/ca.crt, removed afterwards; yields NAME:PORT.
 
     dockerd and the docker CLI read a registry's CA only from there (or the system pool); no
     flag moves the directory for root. The port is this run's own, so nothing else is touched.
     """
     require_root()
-    directory = DOCKER_CERTS_D / ours.host
+    name = f"{DOCKER_NAME}:{ours.port}"
+    directory = DOCKER_CERTS_D / name
     directory.mkdir(parents=True)
     try:
         shutil.copyfile(pki.ca.cert, directory / "ca.crt")
-        yield
+        yield name
     finally:
         shutil.rmtree(directory)
 
 
 def test_docker_over_https(
-    ours: Registry, pki: Pki, image: OciImage, tmp_path: Path, docker_trusts_ours: None
+    ours: Registry,
+    distribution: Registry,
+    pki: Pki,
+    image: OciImage,
+    tmp_path: Path,
+    docker_trusts_ours: str,
 ) -> None:
     docker, dockerd = require_tool("docker"), require_tool("dockerd")
-    pushed = f"{ours.host}/team/docker:v1"
+    name = docker_trusts_ours
     skopeo(
         tmp_path, "copy", "--quiet", "--dest-cert-dir", str(pki.trust),
-        "--dest-creds", creds("alice"), image.ref, f"docker://{pushed}",
+        "--dest-creds", creds("alice"), image.ref, f"docker://{ours.host}/team/docker:v1",
     )  # fmt: skip
 
     def docker_as(user: str, host: str) -> dict[str, str]:
         env = skopeo_env(tmp_path)
         env.update(DOCKER_CONFIG=str(tmp_path / f"docker-{user}"), DOCKER_HOST=host)
-        run([docker, "login", "-u", user, "--password-stdin", ours.host],
+        run([docker, "login", "-u", user, "--password-stdin", name],
             env=env, input=PASSWORDS[user] + "\n")  # fmt: skip
         return env
 
-    # Without --insecure-registry dockerd speaks only HTTPS to the registry, and verifies it.
-    with run_dockerd(dockerd, None, tmp_path / "dockerd") as host:
+    with (
+        connect_proxy() as proxy,
+        run_dockerd(dockerd, None, tmp_path / "dockerd", https_proxy=proxy) as host,
+    ):
+        # Distribution has no certs.d entry here, so dockerd does not trust its certificate
+        # (which names DOCKER_NAME too): verification is on.
+        env = {**skopeo_env(tmp_path), "DOCKER_HOST": host}
+        untrusted = f"{DOCKER_NAME}:{distribution.port}/team/docker:v1"
+        result = run([docker, "pull", untrusted], env=env, check=False)
+        assert result.returncode != 0
+        assert "certificate signed by unknown authority" in result.stderr, result.stderr
+        # The token realm (https://127.0.0.1:PORT) is verified with the same CA: dockerd
+        # uses the registry's TLS settings for it.
         alice = docker_as("alice", host)
+        pushed = f"{name}/team/docker:v1"
         run([docker, "pull", "-q", pushed], env=alice)
-        again = f"{ours.host}/team/docker:v2"
+        again = f"{name}/team/docker:v2"
         run([docker, "tag", pushed, again], env=alice)
         run([docker, "push", "-q", again], env=alice)
         reader = docker_as("reader", host)
-        denied = f"{ours.host}/team/docker:reader"
+        denied = f"{name}/team/docker:reader"
         run([docker, "tag", pushed, denied], env=reader)
         result = run([docker, "push", denied], env=reader, check=False)
         assert result.returncode != 0
         assert refused(result.stdout + result.stderr), result.stderr
     inspect = skopeo(
         tmp_path, "inspect", "--cert-dir", str(pki.trust), "--creds", creds("reader"),
-        f"docker://{again}",
+        f"docker://{ours.host}/team/docker:v2",
     )  # fmt: skip
     assert json.loads(inspect.stdout)["Layers"] == list(image.layer_digests)
 
