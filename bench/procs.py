@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -98,8 +99,13 @@ def wait_http(
     *,
     ok: frozenset[int] = frozenset({200}),
     timeout: float = 30.0,
+    context: ssl.SSLContext | None = None,
 ) -> None:
-    """Poll ``url`` until it answers one of the ``ok`` statuses; fail early if ``proc`` died."""
+    """Poll ``url`` until it answers one of the ``ok`` statuses; fail early if ``proc`` died.
+
+    An ``https`` URL is checked with ``context`` (the server's CA, and a client certificate if
+    the server asks for one).
+    """
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -107,7 +113,7 @@ def wait_http(
             tail = log.read_text(errors="replace")[-1500:]
             raise BenchError(f"{proc.args!r} exited {proc.returncode}:\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                 if resp.status in ok:
                     return
                 last = resp.status

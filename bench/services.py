@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import ssl
 import sys
 import urllib.parse
 import urllib.request
@@ -154,6 +155,17 @@ def start_authsvc(stack: ExitStack, svc: Authsvc) -> Authsvc:
     return svc
 
 
+@dataclass(frozen=True)
+class ServerTls:
+    """HTTPS for a registry: Distribution's ``http.tls`` keys (CONFIG.md), which both registries
+    read, and the client context the readiness probe connects with."""
+
+    certificate: Path
+    key: Path
+    probe: ssl.SSLContext  # trusts the server's CA; holds a client certificate for clientcas
+    clientcas: tuple[Path, ...] = ()
+
+
 @dataclass
 class Registry:
     """A running registry behind authsvc's token auth: ours or Distribution."""
@@ -163,11 +175,12 @@ class Registry:
     storage: Path
     log: Path
     proc: Popen[bytes]
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
         """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def host(self) -> str:
@@ -218,10 +231,11 @@ def start_ours(
     bundle: Path,
     issuer: str = ISSUER,
     quiet: bool = True,
+    tls: ServerTls | None = None,
     debug: bool = False,
 ) -> Registry:
-    """Run `registry serve` until the stack unwinds; ``quiet`` drops the access log and info,
-    ``debug`` logs everything (the interop suite's no-secret-in-logs check)."""
+    """Run `registry serve` until the stack unwinds; ``quiet`` drops the access log and info;
+    ``tls`` serves HTTPS; ``debug`` logs everything (the interop suite's no-secret check)."""
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = ours_env(port, root / "storage", realm=realm, issuer=issuer, bundle=bundle)
@@ -230,11 +244,26 @@ def start_ours(
         env.update(REGISTRY_LOG_LEVEL="warn", REGISTRY_LOG_ACCESSLOG_DISABLED="true")
     if debug:
         env["REGISTRY_LOG_LEVEL"] = "debug"
-    return _serve_registry(stack, "ours", [str(BIN / "registry"), "serve"], env, root, port)
+    if tls is not None:
+        env.update(
+            REGISTRY_HTTP_TLS_CERTIFICATE=str(tls.certificate),
+            REGISTRY_HTTP_TLS_KEY=str(tls.key),
+        )
+        if tls.clientcas:
+            env["REGISTRY_HTTP_TLS_CLIENTCAS"] = ",".join(map(str, tls.clientcas))
+    args = [str(BIN / "registry"), "serve"]
+    return _serve_registry(stack, "ours", args, env, root, port, tls)
 
 
 def distribution_config(
-    port: int, storage: Path, *, realm: str, bundle: Path, issuer: str, quiet: bool
+    port: int,
+    storage: Path,
+    *,
+    realm: str,
+    bundle: Path,
+    issuer: str,
+    quiet: bool,
+    tls: ServerTls | None = None,
 ) -> str:
     """A config.yml for Distribution 2.8: token auth, filesystem storage with delete enabled.
 
@@ -242,6 +271,11 @@ def distribution_config(
     set, so the whole file is written here. The in-memory blob descriptor cache is what
     Distribution's own sample config enables.
     """
+    http_tls = ""
+    if tls is not None:
+        http_tls = f"  tls:\n    certificate: {tls.certificate}\n    key: {tls.key}\n"
+        if tls.clientcas:
+            http_tls += "    clientcas:\n" + "".join(f"      - {ca}\n" for ca in tls.clientcas)
     return (
         "version: 0.1\n"
         f"log:\n  level: {'warn' if quiet else 'info'}\n  accesslog:\n    disabled: true\n"
@@ -249,7 +283,7 @@ def distribution_config(
         f"  filesystem:\n    rootdirectory: {storage}\n"
         "  cache:\n    blobdescriptor: inmemory\n"
         "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n  secret: {secrets.token_hex(16)}\n{http_tls}"
         "auth:\n  token:\n"
         f"    realm: {realm}\n    service: {SERVICE}\n    issuer: {issuer}\n"
         f"    rootcertbundle: {bundle}\n"
@@ -265,6 +299,7 @@ def start_distribution(
     bundle: Path,
     issuer: str = ISSUER,
     quiet: bool = True,
+    tls: ServerTls | None = None,
 ) -> Registry:
     """`docker-registry serve config.yml` until the stack unwinds, configured like ours."""
     root.mkdir(parents=True, exist_ok=True)
@@ -272,22 +307,37 @@ def start_distribution(
     config = root / "config.yml"
     config.write_text(
         distribution_config(
-            port, root / "storage", realm=realm, bundle=bundle, issuer=issuer, quiet=quiet
+            port,
+            root / "storage",
+            realm=realm,
+            bundle=bundle,
+            issuer=issuer,
+            quiet=quiet,
+            tls=tls,
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    return _serve_registry(stack, "distribution", [binary, "serve", str(config)], env, root, port)
+    args = [binary, "serve", str(config)]
+    return _serve_registry(stack, "distribution", args, env, root, port, tls)
 
 
 def _serve_registry(
-    stack: ExitStack, label: str, args: list[str], env: dict[str, str], root: Path, port: int
+    stack: ExitStack,
+    label: str,
+    args: list[str],
+    env: dict[str, str],
+    root: Path,
+    port: int,
+    tls: ServerTls | None = None,
 ) -> Registry:
     """Start a registry process, stop it when the stack unwinds, and wait until /v2/ answers."""
     log = root / f"{label}.log"
     proc = spawn(args, log, env=env)
     stack.callback(stop, proc)
-    wait_http(f"http://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY)
-    return Registry(label, port, root / "storage", log, proc)
+    scheme = "http" if tls is None else "https"
+    probe = None if tls is None else tls.probe
+    wait_http(f"{scheme}://127.0.0.1:{port}/v2/", proc, log, ok=V2_READY, context=probe)
+    return Registry(label, port, root / "storage", log, proc, scheme)
 
 
 async def _pg_execute(admin_url: str, statement: str) -> None:

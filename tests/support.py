@@ -6,12 +6,13 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 
 from bench.procs import free_port
 
-__all__ = ["free_port", "require_interop", "require_tool", "wait_for_port"]
+__all__ = ["free_port", "require_interop", "require_tool", "wait_for_port", "wait_until"]
 
 
 def require_interop() -> bool:
@@ -47,3 +48,11 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 20.0) -> 
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` every 0.1 s; fail the test naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from bench.ociimage import OciImage, tar_layer, write_image
 from bench.procs import free_port, spawn, stop, wait_http
-from bench.services import SERVICE, Registry, start_distribution, start_ours
+from bench.services import SERVICE, Registry, ServerTls, start_distribution, start_ours
 
 BIN = Path(sys.executable).parent
 AUTHSVC = str(BIN / "authsvc")
@@ -66,11 +67,24 @@ class Authsvc:
     cert: Path
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    # Set by ``use_tls``: the server then listens with HTTPS only, and this trusts its CA.
+    client_context: ssl.SSLContext | None = None
+
+    def use_tls(self, cert: Path, key: Path, ca: Path) -> None:
+        """Serve HTTPS with ``cert``/``key`` (AUTHSVC_TLS_*); ``ca`` is what clients trust."""
+        self.env.update(AUTHSVC_TLS_CERT=str(cert), AUTHSVC_TLS_KEY=str(key))
+        self.client_context = ssl.create_default_context(cafile=str(ca))
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``https`` once ``use_tls`` was called."""
+        scheme = "http" if self.client_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def realm(self) -> str:
         """The token endpoint URL that registries announce."""
-        return f"http://127.0.0.1:{self.port}/auth"
+        return f"{self.url}/auth"
 
     def cli(
         self, *args: str, input: str | None = None, check: bool = True
@@ -126,7 +140,8 @@ class Authsvc:
     def wait_for_log_marker(self, timeout: float = 10.0) -> None:
         """Request /healthz with a unique query and wait (with a deadline) for its log line."""
         marker = f"flush={secrets.token_hex(8)}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz?{marker}", timeout=10):
+        url = f"{self.url}/healthz?{marker}"
+        with urllib.request.urlopen(url, timeout=10, context=self.client_context):
             pass
         deadline = time.monotonic() + timeout
         while marker not in self.log_text():
@@ -183,7 +198,7 @@ def serve_authsvc(svc: Authsvc) -> Iterator[Authsvc]:
     proc = spawn([AUTHSVC, "serve"], svc.log, env=svc.env)
     svc.proc = proc
     try:
-        wait_http(f"http://127.0.0.1:{svc.port}/readyz", proc, svc.log)
+        wait_http(f"{svc.url}/readyz", proc, svc.log, context=svc.client_context)
         yield svc
     finally:
         stop(proc)
@@ -191,27 +206,46 @@ def serve_authsvc(svc: Authsvc) -> Iterator[Authsvc]:
 
 
 @contextmanager
-def serve_distribution(binary: str, root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
+def serve_distribution(
+    binary: str, root: Path, *, realm: str, bundle: Path, tls: ServerTls | None = None
+) -> Iterator[Registry]:
     """Debian's Distribution 2.8 (``docker-registry``) on an ephemeral loopback port."""
     with ExitStack() as stack:
         yield start_distribution(
-            stack, binary, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False
+            stack, binary, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False, tls=tls
         )
 
 
 @contextmanager
-def serve_ours(root: Path, *, realm: str, bundle: Path) -> Iterator[Registry]:
+def serve_ours(
+    root: Path, *, realm: str, bundle: Path, tls: ServerTls | None = None
+) -> Iterator[Registry]:
     """Our ``registry serve`` with the same realm, service, issuer and bundle as Distribution,
     so one test body drives both registries."""
     with ExitStack() as stack:
         yield start_ours(
-            stack, root, realm=realm, bundle=bundle, issuer=ISSUER, quiet=False, debug=True
+            stack,
+            root,
+            realm=realm,
+            bundle=bundle,
+            issuer=ISSUER,
+            quiet=False,
+            tls=tls,
+            debug=True,
         )
 
 
 @contextmanager
-def run_dockerd(binary: str, registry: str, root: Path) -> Iterator[str]:
-    """Run a private dockerd (vfs, no networking) and yield its DOCKER_HOST."""
+def run_dockerd(
+    binary: str, registry: str | None, root: Path, *, https_proxy: str | None = None
+) -> Iterator[str]:
+    """Run a private dockerd (vfs, no networking) and yield its DOCKER_HOST.
+
+    ``registry`` (host:port) is a plain-HTTP registry, marked insecure. dockerd verifies
+    the certificates of other registries (/etc/docker/certs.d and the system pool), except on
+    127.0.0.0/8, which it always treats as insecure; ``https_proxy`` (connect_proxy.py) lets it
+    reach loopback registries by another name.
+    """
     base = short_tempdir("asd-")
     sock = base / "docker.sock"
     daemon_json = root / "daemon.json"
@@ -226,9 +260,13 @@ def run_dockerd(binary: str, registry: str, root: Path) -> Iterator[str]:
         "--iptables=false", "--ip6tables=false", "--bridge=none",
         "--storage-driver=vfs",
         "--pidfile", str(base / "docker.pid"),
-        "--insecure-registry", registry,
     ]  # fmt: skip
-    proc = spawn(args, root / "dockerd.log")
+    if registry is not None:
+        args += ["--insecure-registry", registry]
+    env = dict(os.environ)
+    if https_proxy is not None:
+        env["HTTPS_PROXY"] = https_proxy
+    proc = spawn(args, root / "dockerd.log", env=env)
     host = f"unix://{sock}"
     try:
         deadline = time.monotonic() + 60

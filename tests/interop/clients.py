@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from bench.ociimage import OciImage
 from bench.services import Registry
-from tests.interop.authsvc_stack import Authsvc, run
+from tests.interop.authsvc_stack import Authsvc, run, short_tempdir
 from tests.support import require_interop, require_tool
 
 PASSWORDS = {
@@ -61,6 +64,39 @@ def skopeo(stack: Stack, *args: str, check: bool = True) -> tuple[int, str, str]
     binary = require_tool("skopeo")
     result = run([binary, *args], env=skopeo_env(stack.tmp), check=check)
     return result.returncode, result.stdout, result.stderr
+
+
+@contextmanager
+def podman_runroot() -> Iterator[Path]:
+    """podman's runroot must be shorter than 50 characters, so it cannot live in tmp_path."""
+    require_root()
+    require_tool("podman")
+    runroot = short_tempdir("apr-")
+    try:
+        yield runroot
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+def run_podman(
+    base: Path, runroot: Path, *args: str, input: str | None = None, check: bool = True
+) -> tuple[int, str]:
+    """Root podman with vfs storage and every path (logins too) under ``base``."""
+    binary = require_tool("podman")
+    base.mkdir(exist_ok=True)
+    env = skopeo_env(base)
+    env["REGISTRY_AUTH_FILE"] = str(base / "auth.json")
+    result = run(
+        [
+            binary, "--root", str(base / "root"), "--runroot", str(runroot),
+            "--storage-driver", "vfs", "--events-backend", "file",
+            "--cgroup-manager", "cgroupfs", "--tmpdir", str(base / "tmp"), *args,
+        ],
+        env=env,
+        input=input,
+        check=check,
+    )  # fmt: skip
+    return result.returncode, result.stdout + result.stderr
 
 
 def refused(output: str) -> bool:

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import re
-import shutil
 import time
 import urllib.parse
 import urllib.request
@@ -20,15 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.authsvc_stack import run, run_containerd, run_dockerd, short_tempdir
+from tests.interop.authsvc_stack import run, run_containerd, run_dockerd
 from tests.interop.clients import (
     PASSWORDS,
     Stack,
     creds,
+    podman_runroot,
     refused,
     require_root,
+    run_podman,
     skopeo,
-    skopeo_env,
 )
 from tests.support import require_tool
 
@@ -119,38 +119,18 @@ def test_dockerd_pull_push_with_identity_token(stack: Stack, dockerd: str) -> No
 # --- podman ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def podman_runroot(stack: Stack) -> Iterator[Path]:
-    """podman's runroot must be shorter than 50 characters, so it cannot live in tmp_path."""
-    require_root()
-    require_tool("podman")
-    runroot = short_tempdir("apr-")
-    try:
+@pytest.fixture(scope="module", name="podman_runroot")
+def podman_runroot_fixture(stack: Stack) -> Iterator[Path]:
+    """One podman runroot per stack."""
+    with podman_runroot() as runroot:
         yield runroot
-    finally:
-        shutil.rmtree(runroot, ignore_errors=True)
 
 
 def podman(
     stack: Stack, runroot: Path, *args: str, input: str | None = None, check: bool = True
 ) -> tuple[int, str]:
-    """Root podman with vfs storage and every path in temporary directories."""
-    binary = require_tool("podman")
-    base = stack.tmp / "podman"
-    base.mkdir(exist_ok=True)
-    env = skopeo_env(base)
-    env["REGISTRY_AUTH_FILE"] = str(base / "auth.json")
-    result = run(
-        [
-            binary, "--root", str(base / "root"), "--runroot", str(runroot),
-            "--storage-driver", "vfs", "--events-backend", "file",
-            "--cgroup-manager", "cgroupfs", "--tmpdir", str(base / "tmp"), *args,
-        ],
-        env=env,
-        input=input,
-        check=check,
-    )  # fmt: skip
-    return result.returncode, result.stdout + result.stderr
+    """Root podman with vfs storage and every path in this stack's temporary directory."""
+    return run_podman(stack.tmp / "podman", runroot, *args, input=input, check=check)
 
 
 def test_podman_login_pull_push(stack: Stack, podman_runroot: Path) -> None:

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import threading
-import time
 import urllib.request
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -31,12 +30,11 @@ from tests.interop.authsvc_stack import (
     serve_distribution,
     serve_ours,
 )
-from tests.support import require_tool
+from tests.support import require_tool, wait_until
 
 pytestmark = pytest.mark.interop
 
 PASSWORD = "rotation-Secret-1"
-DEADLINE = 60.0
 
 
 def token_kid(port: int) -> str:
@@ -48,13 +46,6 @@ def token_kid(port: int) -> str:
         token = json.load(response)["token"]
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     return str(header["kid"])
-
-
-def wait_for(condition: object, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @pytest.fixture(params=["ours", "distribution"])
@@ -108,7 +99,7 @@ def test_rotation_fails_no_pull(tmp_path: Path, kind: str) -> None:
         puller = threading.Thread(target=pull_loop)
         puller.start()
         try:
-            wait_for(lambda: len(codes) >= 3, "pulls before the rotation")
+            wait_until(lambda: len(codes) >= 3, "pulls before the rotation")
             old_kid = token_kid(svc.port)
             # Step 3: the next key becomes the active one; the old certificate is published.
             published.write_bytes(svc.cert.read_bytes())
@@ -119,9 +110,9 @@ def test_rotation_fails_no_pull(tmp_path: Path, kind: str) -> None:
                 os.replace(staged, keys / name)
             assert svc.proc is not None
             os.kill(svc.proc.pid, signal.SIGHUP)
-            wait_for(lambda: token_kid(svc.port) == next_kid, "tokens signed by the next key")
+            wait_until(lambda: token_kid(svc.port) == next_kid, "tokens signed by the next key")
             rotated_at = len(codes)
-            wait_for(lambda: len(codes) >= rotated_at + 3, "pulls after the rotation")
+            wait_until(lambda: len(codes) >= rotated_at + 3, "pulls after the rotation")
         finally:
             stop.set()
             puller.join()
