@@ -9,11 +9,10 @@ Metrics exist only when prometheus is enabled: a registry without them pays noth
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
+from aiohttp.typedefs import Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from svckit import prom
@@ -38,6 +37,11 @@ HANDLERS = {
 }
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _SIZE_BUCKETS = (1024, 4096, 16384, 65536, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20)
+
+
+def _handler(request: web.Request) -> str:
+    """Distribution's name of the route that matched (``unmatched`` for none)."""
+    return HANDLERS.get(request.match_info.route.name or "", "unmatched")
 
 
 class RegistryMetrics:
@@ -96,34 +100,21 @@ class RegistryMetrics:
     def middleware(self) -> Middleware:
         """The middleware that counts and times every request (the outermost but one)."""
 
-        @web.middleware
-        async def http_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
-            name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
-            gauge = prom.child(self.in_flight, name)
-            gauge.inc()
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            except web.HTTPException as exc:
-                status = exc.status
-                raise
-            finally:
-                gauge.dec()
-                prom.child(self.duration, name, request.method).observe(
-                    time.perf_counter() - started
-                )
-                prom.child(self.requests, str(status), name, request.method).inc()
-                prom.child(self.request_size, name).observe(request.content_length or 0)
+        def start(request: web.Request) -> None:
+            prom.child(self.in_flight, _handler(request)).inc()
 
-        return http_metrics
+        def done(request: web.Request, status: int, seconds: float) -> None:
+            name = _handler(request)
+            prom.child(self.in_flight, name).dec()
+            prom.child(self.duration, name, request.method).observe(seconds)
+            prom.child(self.requests, str(status), name, request.method).inc()
+            prom.child(self.request_size, name).observe(request.content_length or 0)
+
+        return prom.timing_middleware(done, start)
 
     async def on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """on_response_prepare: the response's size, known only now (files are sent later)."""
-        name = HANDLERS.get(request.match_info.route.name or "", "unmatched")
-        prom.child(self.response_size, name).observe(response.content_length or 0)
+        prom.child(self.response_size, _handler(request)).observe(response.content_length or 0)
 
     async def serve(self, host: str, port: int, path: str) -> AsyncIterator[None]:
         """Serve the metrics on Distribution's debug address for the app's lifetime."""

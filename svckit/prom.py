@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar, cast
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -48,6 +50,35 @@ def child(metric: M, *labels: str) -> M:
     if found is None:
         found = _children[key] = metric.labels(*labels)
     return cast(M, found)
+
+
+def timing_middleware(
+    done: Callable[[web.Request, int, float], None],
+    start: Callable[[web.Request], None] | None = None,
+) -> Middleware:
+    """A middleware that reports each request's status and duration to ``done`` (seconds).
+
+    The status is the one sent: the services' error middlewares run inside this one, so errors
+    are responses by now; redirects and other HTTP exceptions count with their own status.
+    """
+
+    @web.middleware
+    async def timed(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if start is not None:
+            start(request)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            done(request, status, time.perf_counter() - started)
+
+    return timed
 
 
 def multiprocess() -> bool:

@@ -59,7 +59,12 @@ def test_quick_bench_prints_every_workload(tmp_path: Path) -> None:
     for row in rows:
         if row["target"].startswith(">=") and row["target"].endswith("x"):
             assert row["distribution"] is not None and row["ratio"] is not None, row
-    pg_rows = [r for r in rows if r["label"].endswith("PostgreSQL")]
+    pg_rows = [r for r in rows if r["workload"] == "T1" and r["label"].endswith("PostgreSQL")]
     assert len(pg_rows) == 1
+    # T1W compares one process with two workers on the same database (PostgreSQL when present).
+    assert [r["label"].split(",")[1].strip() for r in rows if r["workload"] == "T1W"] == [
+        "1 process",
+        "2 workers",
+    ]
     if pg:
         assert pg_rows[0]["ours"] is not None, pg_rows[0]
