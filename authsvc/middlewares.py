@@ -73,6 +73,9 @@ def _from_http_exception(exc: web.HTTPException) -> AuthError:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Catch AuthError, aiohttp HTTP errors, database outages and bugs; answer in JSON."""
     try:
+        if len(request.headers.getall("Authorization", ())) > 1:
+            # Which credential counts would be a guess, and a proxy may have checked the other.
+            raise AuthError(ErrorCode.REQUEST_INVALID, "more than one Authorization header")
         return await handler(request)
     except AuthError as exc:
         error = exc

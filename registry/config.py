@@ -27,10 +27,10 @@ from registry.config_values import (
     as_level,
     as_metrics_path,
     as_path_list,
+    as_positive_int,
     as_size,
     as_str,
     as_version,
-    as_workers,
     parse_addr,
     parse_duration,
 )
@@ -120,6 +120,14 @@ class AuthTokenConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ValidationConfig:
+    """Limits on pushed manifests (ours; Distribution's ``validation`` section has no such key)."""
+
+    # Distinct blobs and manifests one manifest may reference; real images have tens.
+    max_references: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The whole registry configuration."""
 
@@ -128,6 +136,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthTokenConfig | None = None
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
     # Dotted paths present in the file that are accepted but have no effect (logged at startup).
     ignored: tuple[str, ...] = ()
 
@@ -162,7 +171,7 @@ LEAVES: dict[str, _Converter] = {
     "http.debug.addr": as_str,
     "http.debug.prometheus.enabled": as_bool,
     "http.debug.prometheus.path": as_metrics_path,
-    "http.workers": as_workers,
+    "http.workers": as_positive_int,
     "http.tls.certificate": as_str,
     "http.tls.key": as_str,
     "http.tls.clientcas": as_path_list,
@@ -182,6 +191,7 @@ LEAVES: dict[str, _Converter] = {
     "auth.token.issuer": as_str,
     "auth.token.rootcertbundle": as_str,
     "auth.token.jwks": as_str,
+    "validation.manifests.maxreferences": as_positive_int,
 }
 
 _SECTIONS = frozenset(
@@ -332,5 +342,8 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
         ),
         storage=storage,
         auth=_build_auth(values),
+        validation=ValidationConfig(
+            max_references=int(str(values.get("validation.manifests.maxreferences", 1000)))
+        ),
         ignored=tuple(sorted(ignored)),
     )

@@ -79,7 +79,7 @@ def as_metrics_path(value: object, path: str) -> str:
     return text
 
 
-def as_workers(value: object, path: str) -> int:
+def as_positive_int(value: object, path: str) -> int:
     try:
         workers = int(str(value))
     except ValueError:

@@ -101,6 +101,18 @@ class ErrorCode(Enum):
         HTTPStatus.METHOD_NOT_ALLOWED,
         "The operation is not supported: unknown endpoint, deletes disabled, or read-only mode.",
     )
+    # Ours: Distribution has no code for a request it cannot read unambiguously.
+    REQUEST_INVALID = (
+        "the request is malformed or ambiguous",
+        HTTPStatus.BAD_REQUEST,
+        "The request cannot be served as sent, e.g. it carries two Authorization headers.",
+    )
+    # Ours: Distribution answers a full disk with UNKNOWN/500, which reads like a bug.
+    STORAGE_FULL = (
+        "the registry's storage is full",
+        HTTPStatus.INSUFFICIENT_STORAGE,
+        "A write failed for lack of space; nothing partial was kept, and the push can be retried.",
+    )
     TOOMANYREQUESTS = (
         "too many requests",
         HTTPStatus.TOO_MANY_REQUESTS,

@@ -113,6 +113,10 @@ def _load(content: bytes) -> dict[str, object]:
         raise ManifestError("the manifest is not UTF-8") from None
     except ValueError as exc:
         raise ManifestError(f"the manifest is not valid JSON: {exc}") from None
+    except RecursionError:
+        # json.loads recurses per nesting level; "[" repeated 100,000 times exhausts the
+        # interpreter's stack. No manifest nests more than a few levels.
+        raise ManifestError("the manifest nests JSON too deeply") from None
     if not isinstance(doc, dict):
         raise ManifestError("the manifest must be a JSON object")
     return doc
@@ -243,7 +247,7 @@ def sniff_media_type(content: bytes) -> str:
     """Content-Type to serve stored manifest bytes with (lenient: any tree Distribution wrote)."""
     try:
         doc = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "application/octet-stream"
     if not isinstance(doc, dict):
         return "application/json"

@@ -7,6 +7,7 @@ middleware does the same here; storage errors are mapped to error codes in `from
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 
@@ -30,8 +31,13 @@ from registry.storage.errors import (
     StorageError,
     TagUnknown,
 )
+from svckit.httpserver import RateLimitedLog
 
 log = logging.getLogger(__name__)
+
+# A full disk fails every write until space is freed: one warning a minute says so.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NO_SPACE_LOG = RateLimitedLog(60.0, log)
 
 API_VERSION_HEADER = "Docker-Distribution-API-Version"
 API_VERSION = "registry/2.0"
@@ -110,6 +116,12 @@ def make_dispatcher(verifier: TokenVerifier | None) -> Middleware:
         request[PRINCIPAL] = principal
 
     def check(request: web.Request) -> None:
+        # Two credentials: a proxy in front may have checked the other one (RFC 9110 §5.3
+        # allows repeating only list-valued fields, which Authorization is not).
+        if len(request.headers.getall("Authorization", ())) > 1:
+            raise RegistryError(
+                ErrorCode.REQUEST_INVALID, detail="more than one Authorization header"
+            )
         name = request.match_info.get("name")
         if verifier is not None:
             authorize(request, verifier, name)
@@ -139,10 +151,20 @@ def make_dispatcher(verifier: TokenVerifier | None) -> Middleware:
             if exc.status < 400:
                 raise
             return error_response(_from_http(exc))
-        except ConnectionError:
-            # The client went away mid-request (e.g. an aborted upload): nothing to answer.
-            log.debug("client disconnected during %s %s", request.method, request.path)
-            raise
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                if isinstance(exc, ConnectionError):
+                    # The client went away mid-request (an aborted upload): nothing to answer.
+                    log.debug("client disconnected during %s %s", request.method, request.path)
+                    raise
+                log.exception("unhandled error in %s %s", request.method, request.path)
+                return error_response(RegistryError(ErrorCode.UNKNOWN))
+            _NO_SPACE_LOG.warning(
+                "storage full: %s %s failed: %s", request.method, request.path, exc.strerror
+            )
+            return error_response(
+                RegistryError(ErrorCode.STORAGE_FULL, detail={"error": exc.strerror or str(exc)})
+            )
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.path)
             return error_response(RegistryError(ErrorCode.UNKNOWN))

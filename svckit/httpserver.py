@@ -35,10 +35,11 @@ log = logging.getLogger("svckit.httpserver")
 MALFORMED_LOG_INTERVAL = 1.0
 
 
-class _RateLimitedLog:
+class RateLimitedLog:
     """Logs at most one line per interval and says how many were left out meanwhile."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, logger: logging.Logger | None = None) -> None:
+        self._logger = logger or log
         self._interval = interval
         self._next = 0.0
         self._skipped = 0
@@ -51,10 +52,10 @@ class _RateLimitedLog:
         skipped, self._skipped = self._skipped, 0
         self._next = now + self._interval
         suffix = f" ({skipped} more since the last such line)" if skipped else ""
-        log.warning(message + suffix, *args)
+        self._logger.warning(message + suffix, *args)
 
 
-MALFORMED_LOG = _RateLimitedLog(MALFORMED_LOG_INTERVAL)
+MALFORMED_LOG = RateLimitedLog(MALFORMED_LOG_INTERVAL)
 
 
 class GuardedRequestHandler(RequestHandler):

@@ -8,6 +8,8 @@ quoted digest, as Distribution sends; `If-None-Match` is answered here with 304.
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.web_request import BaseRequest
 
 from registry.errcode import ErrorCode, RegistryError
 from registry.handlers.common import (
@@ -19,12 +21,22 @@ from registry.handlers.common import (
     repository,
     storage,
 )
+from registry.ranges import RangePlan, plan
 
 routes = web.RouteTableDef()
 
 BLOB_MEDIA_TYPE = "application/octet-stream"
 # Blobs are immutable: let caches keep them (Distribution sends the same max-age).
 CACHE_CONTROL = "max-age=31536000"
+
+
+class WholeFileResponse(web.FileResponse):
+    """A file response that ignores the request's Range header (RFC 9110 §14.2 allows it)."""
+
+    async def prepare(self, request: BaseRequest) -> AbstractStreamWriter | None:
+        """Prepare as for the same request without its Range header."""
+        kept = {k: v for k, v in request.headers.items() if k.lower() != "range"}
+        return await super().prepare(request.clone(headers=kept))
 
 
 @routes.get(f"/v2/{NAME}/blobs/{DIGEST}", name="blob")
@@ -42,6 +54,15 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         headers["Content-Length"] = str(info.size)
         return web.Response(headers=headers)
+    match plan(request.headers.get("Range")):
+        case RangePlan.UNSATISFIABLE:
+            raise RegistryError(
+                ErrorCode.RANGE_INVALID,
+                headers={"Content-Range": f"bytes */{info.size}"},
+                detail="a suffix range of length 0 selects no bytes",
+            )
+        case RangePlan.WHOLE:
+            return WholeFileResponse(store.blobs.data_path(digest), headers=headers)
     # The on_response_prepare hook replaces FileResponse's mtime ETag by the digest one.
     return web.FileResponse(store.blobs.data_path(digest), headers=headers)
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from registry.appkeys import CONFIG
 from registry.digest import Digest
-from registry.errcode import ErrorCode, RegistryError, RegistryErrors
+from registry.errcode import ErrorCode, RegistryError
 from registry.handlers.common import (
     DIGEST_HEADER,
     NAME,
@@ -19,10 +17,10 @@ from registry.handlers.common import (
     repository,
     storage,
 )
-from registry.manifest import MAX_MANIFEST_SIZE, Descriptor, ManifestError, accepts, parse_manifest
+from registry.handlers.manifest_refs import check_references
+from registry.manifest import MAX_MANIFEST_SIZE, ManifestError, accepts, parse_manifest
 from registry.reference import is_digest, is_tag
-from registry.storage import Storage
-from registry.storage.errors import BlobUnknown, RepositoryUnknown, TagUnknown
+from registry.storage.errors import RepositoryUnknown, TagUnknown
 from svckit.httpserver import watched_body
 
 routes = web.RouteTableDef()
@@ -80,34 +78,6 @@ async def _read_manifest(request: web.Request) -> bytes:
     return bytes(body)
 
 
-async def _check_references(
-    store: Storage, name: str, blobs: list[Descriptor], children: list[Descriptor]
-) -> None:
-    """MANIFEST_BLOB_UNKNOWN for each referenced blob or manifest missing from the repo."""
-
-    async def blob_missing(desc: Descriptor) -> bool:
-        try:
-            await store.blobs.stat(name, desc.digest)
-        except BlobUnknown:
-            return True
-        return False
-
-    async def manifest_missing(desc: Descriptor) -> bool:
-        return not await store.manifests.exists(name, desc.digest)
-
-    results = await asyncio.gather(
-        *(blob_missing(d) for d in blobs), *(manifest_missing(d) for d in children)
-    )
-    missing = [d for d, gone in zip([*blobs, *children], results, strict=True) if gone]
-    if missing:
-        raise RegistryErrors(
-            [
-                RegistryError(ErrorCode.MANIFEST_BLOB_UNKNOWN, detail={"digest": str(d.digest)})
-                for d in missing
-            ]
-        )
-
-
 def _digest_for(reference: str, body: bytes) -> Digest:
     """The pushed manifest's digest; a digest reference must match it (DIGEST_INVALID)."""
     if not is_digest(reference):
@@ -135,7 +105,13 @@ async def put_manifest(request: web.Request) -> web.Response:
         ) from None
     digest = _digest_for(reference, body)
     store = storage(request)
-    await _check_references(store, name, manifest.blob_references(), manifest.manifest_references())
+    await check_references(
+        store,
+        name,
+        manifest.blob_references(),
+        manifest.manifest_references(),
+        limit=request.app[CONFIG].validation.max_references,
+    )
     await store.manifests.put(name, body, digest)
     if not is_digest(reference):
         await store.manifests.tag(name, reference, digest)

@@ -31,6 +31,9 @@ EXPECTED = {
     "TOOMANYREQUESTS": 429,
     "UNAVAILABLE": 503,
     "UNKNOWN": 500,
+    # Ours, for what Distribution answers with UNKNOWN/500 or not at all.
+    "REQUEST_INVALID": 400,
+    "STORAGE_FULL": 507,
 }
 
 

@@ -8,8 +8,10 @@ after.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import aiohttp
+from multidict import CIMultiDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from authsvc import store
@@ -126,3 +128,16 @@ async def test_the_request_id_is_returned_and_recorded_in_the_audit(
     by_event = {row.event: row for row in rows}
     assert by_event["token_issued"].request_id == "edge-1234"
     assert by_event["login_failed"].request_id == made
+
+
+async def test_two_authorization_headers_are_refused(
+    aiohttp_client: AiohttpClient, db_url: str, keys: KeyPair
+) -> None:
+    env, _ = await start_with_metrics(aiohttp_client, db_url, keys)
+    both = CIMultiDict(
+        [*basic(ALICE, ALICE_PW).items(), ("Authorization", "Basic " + "b3RoZXI6cGFzcw==")]
+    )
+    resp = await env.get(service="registry", scope=SCOPE, headers=both)
+    assert resp.status == 400
+    body = await resp.json()
+    assert "more than one Authorization header" in json.dumps(body)
