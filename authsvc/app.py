@@ -23,6 +23,7 @@ from authsvc.appkeys import (
     AUDIT,
     AUTHENTICATORS,
     CONFIG,
+    DATABASE_FILE,
     ENGINE,
     JWKS,
     LDAP_POOL,
@@ -154,6 +155,7 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     """The database engine and session factory; the pool is disposed of on shutdown."""
     engine = db.make_engine(app[CONFIG].database)
     app[ENGINE] = engine
+    app[DATABASE_FILE] = db.DatabaseFileWatch(db.sqlite_file(app[CONFIG].database.url))
     app[SESSIONMAKER] = db.make_sessionmaker(engine)
     yield
     await engine.dispose()
@@ -182,6 +184,8 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ACCESS] = services.access
     app[ACCESS_TOKENS] = AccessTokenIssuer(app[SIGNER], app[CONFIG].token)
     yield
+    # Last-login writes still running finish before the database pool closes.
+    await services.local.bookkeeping.drain()
 
 
 async def web_ctx(app: web.Application) -> AsyncIterator[None]:

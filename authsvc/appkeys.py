@@ -13,6 +13,7 @@ from authsvc.audit import AuditWriter
 from authsvc.authn.throttle import LoginThrottle
 from authsvc.authz import AccessDecider
 from authsvc.config import Config
+from authsvc.db import DatabaseFileWatch
 from authsvc.jwt_signer import JwtSigner
 from authsvc.netaddr import IPNetwork
 from authsvc.refresh_tokens import RefreshTokenService
@@ -42,3 +43,5 @@ WEB_SESSIONS = web.AppKey("web_sessions", WebSessions)
 OIDC = web.AppKey("oidc", OidcClient)
 # The JWK Set of the active and published signing keys (GET /.well-known/jwks.json).
 JWKS = web.AppKey("jwks", dict[str, Any])
+# The SQLite database file as the app started with it: /readyz notices it moved or replaced.
+DATABASE_FILE = web.AppKey("database_file", DatabaseFileWatch)

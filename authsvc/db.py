@@ -70,6 +70,48 @@ def migrations_dir() -> Path:
     raise MigrationsNotFound(f"the alembic migrations are missing from {MIGRATIONS_DIR}")
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return Path(parsed.database)
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or None when nothing is there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class DatabaseFileWatch:
+    """Notices a SQLite file moved away or replaced under a running server.
+
+    Pooled connections keep reading the file they opened, while new ones would open (or
+    create, empty) whatever is at the path now, so the two disagree silently.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        """Watch ``path`` (None: not a SQLite file, nothing to watch)."""
+        self.path = path
+        self._seen = file_identity(path) if path is not None else None
+
+    def changed(self) -> bool:
+        """Whether the file is gone or another file took its place since it was first seen."""
+        if self.path is None:
+            return False
+        now = file_identity(self.path)
+        if self._seen is None:
+            self._seen = now  # created after start-up (a fresh database): watch it from here
+            return False
+        return now != self._seen
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """Create the directory of a SQLite database file; a fresh checkout has no data/ yet.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from authsvc.authn.types import (
 )
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
+from svckit.background import Background
+
+log = logging.getLogger(__name__)
 
 # Longer passwords cannot have been set (authsvc.passwords.MAX_PASSWORD_LENGTH is smaller), and
 # argon2 over a huge input is CPU spent for nothing.
@@ -60,6 +64,8 @@ class LocalAuthenticator:
         self._passwords = passwords
         self._sessionmaker = sessionmaker
         self._clock = clock
+        # Last-login and rehash writes run here, not on the login's path.
+        self.bookkeeping = Background()
 
     async def authenticate(self, credentials: Credentials) -> AuthResult:
         """Verify a password; an unknown user costs a dummy verification and is not ours."""
@@ -86,7 +92,7 @@ class LocalAuthenticator:
         if user.disabled:
             return WrongCredentials(USER_DISABLED)
         if result.new_hash is not None or _login_is_stale(user, self._clock()):
-            await self._record_login(user, result.new_hash)
+            self.bookkeeping.spawn(self._record_login(user, result.new_hash))
         return Authenticated(await self._identity(user, CredentialKind.PASSWORD))
 
     async def lookup(self, username: str) -> Lookup:
@@ -106,6 +112,15 @@ class LocalAuthenticator:
         return Identity(user.name, await self._directory.groups(user.id), kind, user.id)
 
     async def _record_login(self, user: store.UserRecord, new_hash: str | None) -> None:
+        # Bookkeeping, off the login's path: a database that refuses writes (locked, read-only,
+        # failing over) must neither fail nor delay a login whose password was verified.
+        # A rehash that is not written is redone at the next login.
+        try:
+            await self._write_login(user, new_hash)
+        except store.StoreError as exc:
+            log.warning("last-login bookkeeping for user id %d not written: %s", user.id, exc)
+
+    async def _write_login(self, user: store.UserRecord, new_hash: str | None) -> None:
         async with store.transaction(self._sessionmaker) as session:
             # expected_hash: a password changed meanwhile is never overwritten by this rehash.
             await store.record_login(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from authsvc import store
-from authsvc.appkeys import JWKS, SESSIONMAKER, SIGNER
+from authsvc.appkeys import DATABASE_FILE, JWKS, SESSIONMAKER, SIGNER
+from authsvc.errors import AuthError, ErrorCode
 
 routes = web.RouteTableDef()
 
@@ -20,6 +21,12 @@ async def get_health(request: web.Request) -> web.Response:
 async def get_ready(request: web.Request) -> web.Response:
     """Readiness: the signing key is loaded and the database answers (else 503 via middleware)."""
     signer = request.app[SIGNER]
+    watch = request.app[DATABASE_FILE]
+    if watch.changed():
+        raise AuthError(
+            ErrorCode.UNAVAILABLE,
+            f"the database file {watch.path} is missing or was replaced; restart authsvc",
+        )
     async with store.transaction(request.app[SESSIONMAKER], commit=False) as session:
         await store.ping(session)
     return web.json_response({"status": "ready", "alg": signer.alg, "kid": signer.kid})

@@ -21,8 +21,14 @@ from authsvc.store.refresh_tokens import revoke_tokens_of
 
 
 async def ping(session: AsyncSession) -> None:
-    """Prove that the database answers and is migrated to the newest table (for /readyz)."""
+    """Prove that the database answers, takes writes and is migrated (for /readyz).
+
+    The UPDATE matches no row but still needs the write lock (SQLite) or a writable
+    transaction (a PostgreSQL standby refuses it), so a database that reads but cannot write,
+    where logins would fail on their bookkeeping, is not reported ready. The caller rolls back.
+    """
     await session.execute(select(RefreshToken.id).limit(1))
+    await session.execute(update(User).where(User.id < 0).values(name=User.name))
 
 
 async def get_user(session: AsyncSession, name: str) -> UserRecord | None:
