@@ -26,12 +26,37 @@ _UNAVAILABLE = (
     OSError,
 )
 _NOT_MIGRATED = ("no such table", "does not exist")
+# SQLSTATEs (PostgreSQL appendix A) that say "not now" rather than "wrong query": class 08
+# (connection exceptions), 53 (insufficient resources), 57P01-57P03 (the server shutting down,
+# crashed or still starting) and 25006 (a read-only standby after a failover).
+_RETRYABLE_STATE_CLASSES = ("08", "53")
+_RETRYABLE_STATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+# asyncpg's own client-side errors (a protocol state broken by a dropped connection).
+_DRIVER_CONNECTION_ERRORS = frozenset({"InternalClientError", "ConnectionDoesNotExistError"})
+
+
+def _driver_error(exc: sa_exc.DBAPIError) -> BaseException | None:
+    orig = exc.orig
+    # SQLAlchemy's asyncpg adapter wraps the driver's exception once more.
+    return orig.__cause__ if orig is not None and orig.__cause__ is not None else orig
 
 
 def _is_unavailable(exc: BaseException) -> bool:
     # PostgreSQL reports a missing table as a ProgrammingError; anything else of that class is a
     # bug in a query and must surface as one, not as a retryable outage.
     if isinstance(exc, _UNAVAILABLE):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if isinstance(state, str) and (
+        state in _RETRYABLE_STATES or state[:2] in _RETRYABLE_STATE_CLASSES
+    ):
+        return True
+    driver = _driver_error(exc)
+    if driver is not None and type(driver).__name__ in _DRIVER_CONNECTION_ERRORS:
         return True
     return isinstance(exc, sa_exc.ProgrammingError) and any(
         marker in str(exc.orig) for marker in _NOT_MIGRATED
