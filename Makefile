@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUICK  ?=
 
-.PHONY: install install-test install-dev run test lint bench clean
+.PHONY: install install-test install-dev run test lint bench fuzz soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,17 @@ lint: install-dev
 
 bench: install-test
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# The parsers attackers reach (scopes, names, digests, manifests) under hypothesis for a while;
+# `make test` runs a few seconds of the same targets.
+FUZZ_SECONDS ?= 300
+fuzz: install-test
+	$(BIN)/python -m tests.fuzz --seconds $(FUZZ_SECONDS)
+
+# Ten minutes of mixed load on both services: prints the error count and both RSS figures.
+SOAK_MINUTES ?= 10
+soak: install-test
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
