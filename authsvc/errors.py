@@ -29,6 +29,8 @@ class ErrorCode(Enum):
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
     # RFC 9110 §15.5.9: the client did not send the whole request in time.
     REQUEST_TIMEOUT = ("request body not received in time", 408, "invalid_request", 408)
+    # RFC 9110 §15.5.14: bodies beyond MAX_REQUEST_BODY (token forms are a few hundred bytes).
+    REQUEST_TOO_LARGE = ("request body too large", 413, "invalid_request", 413)
     # Distribution's errcode TOOMANYREQUESTS; the docker CLI prints the message.
     TOOMANYREQUESTS = ("too many requests", 429, "temporarily_unavailable", 429)
     UNAVAILABLE = ("service temporarily unavailable", 503, "temporarily_unavailable", 503)

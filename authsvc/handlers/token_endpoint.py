@@ -170,7 +170,11 @@ async def read_form(request: web.Request) -> MultiMapping[str]:
     """Read the form body; OAuth2 token requests are form-encoded (RFC 6749 §4.3.2)."""
     if request.content_type != _FORM:
         raise AuthError(ErrorCode.REQUEST_INVALID, f"the request body must be {_FORM}")
-    form = await request.post()
+    try:
+        form = await request.post()
+    except UnicodeDecodeError:
+        # RFC 6749 §B: form values are UTF-8; aiohttp's decoder raises on anything else.
+        raise AuthError(ErrorCode.REQUEST_INVALID, "the form is not UTF-8") from None
     if any(not isinstance(v, str) for v in form.values()):
         raise AuthError(ErrorCode.REQUEST_INVALID, "unexpected file upload")
     return form  # type: ignore[return-value]
