@@ -269,3 +269,51 @@ def t1w_workers(b: Bench) -> None:
             f"{two.ours_median / one.ours_median:.2f}x one process; the load generator runs on "
             "the same 2 cores"
         )
+
+
+def ta_audit_cost(b: Bench) -> None:
+    """TA: T1's and T2's requests with the audit trail on and off, same database, same run.
+
+    A second authsvc with ``AUTHSVC_AUDIT=false`` serves the SQLite database of the first, and
+    the two are measured in alternating repetitions, so the ratio is not a comparison across
+    runs of a noisy machine. #10 asks that the audit keep T1 and T2 within 10 % of their
+    figures without it.
+    """
+    off_env = {**b.auth.env, "AUTHSVC_LISTEN": f"127.0.0.1:{free_port()}", "AUTHSVC_AUDIT": "false"}
+    port = int(off_env["AUTHSVC_LISTEN"].rpartition(":")[2])
+    off = Authsvc("sqlite-audit-off", port, off_env, b.workdir / "authsvc-audit-off.log")
+    query = urllib.parse.urlencode({"service": SERVICE, "scope": "repository:bench/ta:pull"})
+    with ExitStack() as stack:
+        start_authsvc(stack, off)
+        for kind in ("T1 refresh grant", "T2 GET /auth, Basic seen recently"):
+            rows = {
+                svc.label: b.row(
+                    "TA",
+                    f"TA {kind}, audit {'on' if svc is b.auth else 'off'}",
+                    "tokens/s",
+                    Target(Goal.CHECK, 0, "measured"),
+                )
+                for svc in (b.auth, off)
+            }
+            plans = []
+            for svc in (b.auth, off):
+                if kind.startswith("T1"):
+                    requests = refresh_requests(svc, b, "repository:bench/ta:pull")
+                else:
+                    auth = {"Authorization": basic(b.user, b.password)}
+                    requests = [HttpRequest("GET", f"{svc.realm}?{query}", auth)]
+                    b.request_rate(svc.url, requests, 0.5, svc.pid)  # the first pays argon2id
+                plans.append((rows[svc.label], svc, requests))
+            for rep in b.reps():
+                duration = b.settings.duration if rep >= 0 else b.settings.duration / 3
+                for row, svc, requests in plans if rep % 2 == 0 else plans[::-1]:
+                    result = b.request_rate(svc.url, requests, duration, svc.pid)
+                    require_no_errors(result, f"TA {svc.label}")
+                    if rep >= 0:
+                        row.ours.append(result["rps"])
+            on_row, off_row = rows[b.auth.label], rows[off.label]
+            for row in (on_row, off_row):
+                row.check = bool(row.ours)
+            if on_row.ours_median and off_row.ours_median:
+                cost = 1 - on_row.ours_median / off_row.ours_median
+                on_row.note = f"the audit costs {cost:.1%} of the throughput without it"

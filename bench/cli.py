@@ -45,6 +45,7 @@ WORKLOADS: dict[str, Workload] = {
     "T3": auth_w.t3_argon2,
     "T4": auth_w.t4_latency_under_logins,
     "T1W": auth_w.t1w_workers,
+    "TA": auth_w.ta_audit_cost,
     "R1": reg_w.r1_manifest_get,
     "R2": reg_w.r2_upload,
     "R3": reg_w.r3_download,
