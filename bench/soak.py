@@ -171,9 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--keep", type=Path, help="work in DIR and keep it (logs, storage)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, ExitStack() as stack:
-        work = Path(tmp)
+    with ExitStack() as stack:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            work = args.keep
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
         keys = generate_keys(work / "keys")
         user, password = "soak", secrets.token_urlsafe(18)
         auth = prepare_authsvc("sqlite", work / "authsvc", keys, f"sqlite:///{work / 'a.db'}")

@@ -118,6 +118,14 @@ class Cache(Generic[K, V]):
         expires = float("inf") if lifetime is None else self._clock() + lifetime
         self._entries[key] = _Entry(value, expires, weight)
         self._weight += weight
+        # Expired entries leave from the cold end as new ones arrive, so a cache of short-lived
+        # entries (2 s manifest lookups) holds about what one lifetime brings in, not its bound.
+        now = self._clock()
+        while self._entries:
+            oldest = next(iter(self._entries))
+            if self._entries[oldest].expires > now:
+                break
+            self._drop(oldest)
         while len(self._entries) > self._max_entries or (
             self._max_weight is not None and self._weight > self._max_weight
         ):

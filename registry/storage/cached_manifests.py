@@ -36,9 +36,12 @@ from registry.storage.tags import TagStore
 from svckit.cache import Cache, Clock
 
 DEFAULT_TTL = 2.0
+# What an entry costs beyond its manifest bytes (key, record, info), counted in its weight.
+ENTRY_OVERHEAD = 512
 DEFAULT_MAX_BYTES = 32 << 20
-DEFAULT_MAX_LOOKUPS = 65536
-DEFAULT_MAX_INFOS = 65536
+# Counts as well as bytes: each entry also costs a few hundred bytes of Python objects.
+DEFAULT_MAX_LOOKUPS = 16384
+DEFAULT_MAX_INFOS = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,7 @@ class CachedManifestStore:
             ttl=ttl,
             max_entries=max_lookups,
             max_weight=max_bytes,
-            weigh=lambda found: len(found.content),
+            weigh=lambda found: len(found.content) + ENTRY_OVERHEAD,
             clock=clock,
         )
         self.infos: Cache[Digest, ManifestInfo] = Cache(ttl=None, max_entries=max_infos)

@@ -304,7 +304,14 @@ class FilesystemDriver:
     def _delete(self, path: str, full: Path) -> None:
         with _translate(path):
             if full.is_dir() and not full.is_symlink():
-                shutil.rmtree(full)
+                # Renamed aside first, in one step: a writer recreating the path meanwhile (a
+                # tag pushed again while its old tag directory is deleted) starts a new
+                # directory instead of adding files to one that rmtree is emptying, which made
+                # rmtree fail with "directory not empty". The ".tmp-" name is outside both
+                # registries' grammars, so nothing lists it while it is removed.
+                aside = full.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
+                os.rename(full, aside)
+                shutil.rmtree(aside)
             else:
                 os.unlink(full)
 

@@ -3,6 +3,8 @@ status or a silently accepted manifest) before its fix, and now gets its error e
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -155,3 +157,31 @@ async def test_a_full_disk_is_a_clear_error_and_nothing_half_written_is_served(
     assert await push_blob(client, "team/app", big) == sha256(big)
     got = await client.get(f"/v2/team/app/blobs/{sha256(big)}")
     assert await got.read() == big
+
+
+async def test_deleting_a_manifest_while_its_tag_is_pushed_again_never_fails(
+    make_client: ClientFactory,
+) -> None:
+    """Found by `make soak`: untagging removed the tag directory while a PUT of the same tag
+    wrote into it, and the delete failed with 500 ("directory not empty")."""
+    client = await make_client()
+    config = b"{}"
+    await push_blob(client, "team/app", config)
+    layers = [f"layer {i}".encode() for i in range(40)]
+    for layer in layers:
+        await push_blob(client, "team/app", layer)
+    bodies = [manifest_with(config, [descriptor(OCI_LAYER, layer)]) for layer in layers]
+    statuses: list[int] = []
+    for first, second in itertools.pairwise(bodies):
+        resp = await put_manifest(client, "team/app", "moving", first)
+        assert resp.status == 201
+
+        async def delete(body: bytes = first) -> int:
+            resp = await client.delete(f"/v2/team/app/manifests/{sha256(body)}")
+            return int(resp.status)
+
+        async def retag(body: bytes = second) -> int:
+            return int((await put_manifest(client, "team/app", "moving", body)).status)
+
+        statuses.extend(await asyncio.gather(delete(), retag()))
+    assert set(statuses) <= {201, 202, 404}, statuses

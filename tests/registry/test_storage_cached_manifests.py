@@ -16,7 +16,7 @@ from registry.storage import (
     TagStore,
     TagUnknown,
 )
-from registry.storage.cached_manifests import DEFAULT_TTL
+from registry.storage.cached_manifests import DEFAULT_TTL, ENTRY_OVERHEAD
 from tests.registry.fakes import FakeClock
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -66,7 +66,7 @@ async def test_lookup_by_tag_and_digest_is_cached(storage: Storage, clock: FakeC
     assert by_digest == by_tag
     assert by_tag.info.media_type == OCI_MANIFEST
     assert ("repo", "v1") in store.lookups and ("repo", str(digest)) in store.lookups
-    assert store.lookups.weight == 2 * len(body)
+    assert store.lookups.weight == 2 * (len(body) + ENTRY_OVERHEAD)
 
 
 async def test_read_your_writes(storage: Storage, clock: FakeClock) -> None:
@@ -183,7 +183,10 @@ async def test_other_process_writes_show_within_the_ttl(storage: Storage, clock:
 async def test_lookups_are_bounded_by_manifest_bytes(storage: Storage, clock: FakeClock) -> None:
     tags = TagStore(storage.driver)
     store = CachedManifestStore(
-        ManifestStore(storage.driver, storage.blobs, tags), tags, max_bytes=300, clock=clock
+        ManifestStore(storage.driver, storage.blobs, tags),
+        tags,
+        max_bytes=3 * (100 + ENTRY_OVERHEAD),
+        clock=clock,
     )
     digests = []
     for n in range(5):
@@ -192,7 +195,7 @@ async def test_lookups_are_bounded_by_manifest_bytes(storage: Storage, clock: Fa
         digests.append(digest)
     for digest in digests:
         await store.lookup("repo", digest)
-        assert store.lookups.weight <= 300
+        assert store.lookups.weight <= 3 * (100 + ENTRY_OVERHEAD)
     assert ("repo", str(digests[-1])) in store.lookups
     assert ("repo", str(digests[0])) not in store.lookups
 
