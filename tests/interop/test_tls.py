@@ -7,7 +7,7 @@ they do, with a refusal where the CA is not given. They trust the test CA the wa
 would: a certs.d directory (``--cert-dir``) for skopeo and podman, which also carries skopeo's
 client certificate (``client.cert``/``client.key``) for mutual TLS, and
 /etc/docker/certs.d/NAME:PORT/ca.crt for dockerd. Then SIGHUP renews both services' certificates
-under load. The peers are started once per module; the whole module takes about 15 s.
+under load. The peers are started once per module; the whole module takes about 20 s.
 """
 
 from __future__ import annotations
@@ -351,14 +351,25 @@ def test_docker_over_https(
     assert json.loads(inspect.stdout)["Layers"] == list(image.layer_digests)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["ours", "distribution"])
 def mutual(
-    pki: Pki, authsvc: Authsvc, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    pki: Pki,
+    authsvc: Authsvc,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Registry]:
-    """Our registry asking for client certificates from the client CA (http.tls.clientcas)."""
-    root = tmp_path_factory.mktemp("tls-mutual")
+    """A registry asking for client certificates from the client CA (http.tls.clientcas);
+    Distribution shows what ours should match."""
+    root = tmp_path_factory.mktemp(f"tls-mutual-{request.param}")
     tls = pki.server_tls(mutual=True)
-    with serve_ours(root, realm=authsvc.realm, bundle=authsvc.cert, tls=tls) as reg:
+    realm, bundle = authsvc.realm, authsvc.cert
+    with (
+        serve_ours(root, realm=realm, bundle=bundle, tls=tls)
+        if request.param == "ours"
+        else serve_distribution(
+            require_tool("docker-registry"), root, realm=realm, bundle=bundle, tls=tls
+        )
+    ) as reg:
         yield reg
 
 
@@ -380,8 +391,8 @@ def test_mutual_tls(mutual: Registry, pki: Pki, image: OciImage, tmp_path: Path)
     ref = f"docker://{mutual.host}/team/mutual:v1"
     inspect = ["inspect", "--tls-verify=true", "--creds", creds("alice")]
     # No client certificate, or one the client CA did not sign: the connection ends in the
-    # handshake, before any HTTP. (The client sees EOF rather than the TLS alert: asyncio drops
-    # the alert OpenSSL writes, CPython gh-98078.)
+    # handshake, before any HTTP. (From ours the client sees EOF or a reset where Distribution
+    # sends a TLS alert: asyncio drops the alert OpenSSL writes, CPython gh-98078.)
     for certs in (pki.trust, pki.stranger):
         out = skopeo_failure(tmp_path, *inspect, "--cert-dir", str(certs), ref)
         assert f"pinging container registry {mutual.host}: Get" in out, out
