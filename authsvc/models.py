@@ -273,4 +273,4 @@ class AuditEvent(Base):
     granted: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
     rule: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
     detail: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
-    request_id: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
+    request_id: Mapped[str] = mapped_column(String(128), default="", server_default="")

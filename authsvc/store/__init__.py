@@ -10,6 +10,7 @@ Callers use the flat namespace (``store.get_user``); the submodules only keep ea
 """
 
 from authsvc.store.audit import (
+    ROWS_PER_STATEMENT,
     AuditRecord,
     add_audit_events,
     list_audit_events,
@@ -93,6 +94,7 @@ from authsvc.store.web_sessions import (
 )
 
 __all__ = [
+    "ROWS_PER_STATEMENT",
     "UNUSABLE_PASSWORD",
     "AuditRecord",
     "Conflict",
