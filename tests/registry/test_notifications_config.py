@@ -174,3 +174,14 @@ def test_invalid_notifications_name_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("[", r"\[")):
         load_config(write(tmp_path, text), env)
+
+
+def test_the_example_in_config_md_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "registry" / "CONFIG.md").read_text()
+    section = doc[doc.index("## Notifications") :]
+    example = section[section.index("```yaml\n") + 8 : section.index("```\n", 10)]
+    config = load_config(write(tmp_path, "version: 0.1\n" + example), {}).notifications
+    assert [e.name for e in config.endpoints] == ["scanner", "audit"]
+    assert [e.name for e in config.active] == ["scanner"]
+    scanner = config.endpoints[0]
+    assert scanner.ignored_actions == {"pull"} and scanner.queue_size == 1000
