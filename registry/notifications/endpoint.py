@@ -227,12 +227,13 @@ class Endpoint:
                 allow_redirects=False,
             ) as response:
                 status = response.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except Exception as exc:  # any failure is retried: the delivery task must live on
             self._observer.errored(self.name)
+            # InvalidURL's text is the URL, which may carry credentials: name the type only.
+            secret = isinstance(exc, aiohttp.InvalidURL) or not str(exc)
+            detail = type(exc).__name__ if secret else str(exc)
             self._warn.warning(
-                "notifications endpoint %s: delivery failed (%s), retrying",
-                self.name,
-                type(exc).__name__ if not str(exc) else exc,
+                "notifications endpoint %s: delivery failed (%s), retrying", self.name, detail
             )
             return False
         if 200 <= status < 400:
