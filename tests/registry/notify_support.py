@@ -82,6 +82,13 @@ class Receiver:
             await asyncio.sleep(0.02)
         return self.events
 
+    async def wait_for_attempts(self, count: int, timeout: float = 20.0) -> None:
+        """Wait until ``count`` POSTs arrived, accepted or not (a gated one counts)."""
+        deadline = time.monotonic() + timeout
+        while self.attempts < count:
+            assert time.monotonic() < deadline, f"{self.attempts} of {count} POSTs arrived"
+            await asyncio.sleep(0.02)
+
 
 async def start_receiver(aiohttp_server: Any, **behaviour: Any) -> Receiver:
     """A receiver served on an ephemeral loopback port."""

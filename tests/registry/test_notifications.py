@@ -259,7 +259,7 @@ async def test_stuck_endpoint_never_slows_requests_and_drops_the_oldest(
     )
     client = await make_client(config)
     digest = await push_blob(client, "team/app", b"pulled often")
-    await asyncio.sleep(0.2)  # the push is in flight to the stuck endpoint
+    await stuck.wait_for_attempts(1)  # the push is in flight to the stuck endpoint
     latencies = []
     request_ids = []
     for _ in range(30):
