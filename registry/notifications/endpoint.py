@@ -147,21 +147,21 @@ class Endpoint:
             return
         if self._closed:
             self._observer.queued(self.name)
-            self._drop(1, "event after shutdown")
+            self._drop("event after shutdown")
             return
         if len(self._queue) >= self.config.queue_size:
             self._queue.popleft()
-            self._drop(1, "queue full")
+            self._drop("queue full")
         self._queue.append(event)
         self._observer.queued(self.name)
         self._idle.clear()
         self._wakeup.set()
 
-    def _drop(self, count: int, why: str) -> None:
-        self.dropped += count
-        self._observer.dropped(self.name, count)
-        for _ in range(count):
-            self._observer.done(self.name)
+    def _drop(self, why: str) -> None:
+        """Count one event lost (the queue's oldest, or one offered after shutdown)."""
+        self.dropped += 1
+        self._observer.dropped(self.name, 1)
+        self._observer.done(self.name)
         self._warn_drop.warning(
             "notifications endpoint %s: %s, %d events dropped so far", self.name, why, self.dropped
         )
@@ -186,7 +186,16 @@ class Endpoint:
             self._queue.clear()
             self._in_flight = None
             self._idle.set()
-            self._drop(left, "stopped with events undelivered")
+            self.dropped += left
+            self._observer.dropped(self.name, left)
+            for _ in range(left):
+                self._observer.done(self.name)
+            # Not rate-limited: this is the endpoint's last word.
+            log.warning(
+                "notifications endpoint %s: stopped with %d events undelivered (dropped)",
+                self.name,
+                left,
+            )
 
     async def _run(self) -> None:
         while True:

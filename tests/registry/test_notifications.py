@@ -292,7 +292,7 @@ async def test_stuck_endpoint_never_slows_requests_and_drops_the_oldest(
 
 
 async def test_shutdown_drains_for_a_bounded_time(
-    make_client: ClientFactory, aiohttp_server: Any, tmp_path: Path
+    make_client: ClientFactory, aiohttp_server: Any, tmp_path: Path, caplog: Any
 ) -> None:
     stuck = await start_receiver(aiohttp_server)
     stuck.gate.clear()
@@ -313,6 +313,7 @@ async def test_shutdown_drains_for_a_bounded_time(
     stuck_endpoint, healthy_endpoint = notifier.endpoints
     assert stuck_endpoint.dropped == 5 and stuck_endpoint.pending == 0
     assert healthy_endpoint.dropped == 0 and len(healthy.accepted) == 5
+    assert "endpoint stuck: stopped with 5 events undelivered" in caplog.text
     stuck.gate.set()  # let the receiver's held request finish before its server stops
 
 
