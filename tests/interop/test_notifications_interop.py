@@ -10,6 +10,7 @@ and every blob and the manifest must be announced as pushed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import subprocess
@@ -71,25 +72,23 @@ def skopeo_binary() -> str:
 
 @pytest.fixture
 def run_distribution(tmp_path: Path, distribution_binary: str) -> Iterator[Any]:
-    procs: list[subprocess.Popen[bytes]] = []
+    """Start docker-registry with the notifications section pointing at ``url``."""
+    with contextlib.ExitStack() as stack:
 
-    def start(url: str) -> str:
-        port = free_port()
-        config = tmp_path / "distribution.yml"
-        config.write_text(config_text(tmp_path / "d-root", port, url))
-        log = (tmp_path / "distribution.log").open("wb")
-        procs.append(
-            subprocess.Popen(
+        def start(url: str) -> str:
+            port = free_port()
+            config = tmp_path / "distribution.yml"
+            config.write_text(config_text(tmp_path / "d-root", port, url))
+            log = stack.enter_context((tmp_path / "distribution.log").open("wb"))
+            proc = subprocess.Popen(
                 [distribution_binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
             )
-        )
-        wait_for_port(port)
-        return f"http://127.0.0.1:{port}"
+            stack.callback(proc.wait, timeout=10)
+            stack.callback(proc.terminate)
+            wait_for_port(port)
+            return f"http://127.0.0.1:{port}"
 
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=10)
+        yield start
 
 
 async def start_ours(aiohttp_server: Any, tmp_path: Path, url: str) -> str:
