@@ -22,6 +22,7 @@ from registry.purger import UploadPurger
 from registry.storage import Storage
 from svckit import prom
 from svckit.logs import request_id_middleware
+from svckit.memory import trimmer_ctx
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(upload_purger_ctx)
     app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(debug_listener_ctx)
+    app.cleanup_ctx.append(trimmer_ctx())
     app.on_response_prepare.append(on_prepare)
     if metrics is not None:
         app.on_response_prepare.append(metrics.on_prepare)
