@@ -295,6 +295,9 @@ def test_describe_and_dict() -> None:
         "actions": ["*"],
         "effect": "allow",
         "comment": "why",
+        "filtered": False,
+        "valid_from": None,
+        "valid_until": None,
         "created_at": None,
     }
 

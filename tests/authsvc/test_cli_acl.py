@@ -55,6 +55,9 @@ def test_add_list_and_check(cli: Cli, seeded_db_url: str, run_db: RunDb) -> None
         "actions": ["pull", "push", "delete"],
         "effect": "allow",
         "comment": "devs own team/",
+        "filtered": False,
+        "valid_from": None,
+        "valid_until": None,
         "created_at": None,
     }
 
