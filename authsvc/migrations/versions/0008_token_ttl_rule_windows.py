@@ -19,18 +19,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Add users.token_ttl and acl_rules.valid_from, valid_until and filtered."""
+    """Add users.token_ttl and acl_rules.valid_from, valid_until and filtered.
+
+    Plain ADD COLUMNs, with the check constraint on the column and a string server default: on
+    SQLite anything else makes batch mode copy the table, and a copied acl_rules would lose its
+    AUTOINCREMENT (rule ids must never be reused).
+    """
+    ttl_check = sa.CheckConstraint(
+        "token_ttl IS NULL OR token_ttl >= 60", name=op.f("ck_users_token_ttl")
+    )
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("token_ttl", sa.Integer(), nullable=True))
-        batch.create_check_constraint(
-            op.f("ck_users_token_ttl"), "token_ttl IS NULL OR token_ttl >= 60"
-        )
+        batch.add_column(sa.Column("token_ttl", sa.Integer(), ttl_check, nullable=True))
     with op.batch_alter_table("acl_rules") as batch:
         batch.add_column(sa.Column("valid_from", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("valid_until", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(
-            sa.Column("filtered", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("filtered", sa.Boolean(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
@@ -45,7 +48,8 @@ def downgrade() -> None:
             "(valid_from IS NOT NULL OR valid_until IS NOT NULL))"
         )
     )
-    with op.batch_alter_table("acl_rules") as batch:
+    # SQLite copies the table to drop columns: keep rule ids from being reused.
+    with op.batch_alter_table("acl_rules", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.drop_column("filtered")
         batch.drop_column("valid_until")
         batch.drop_column("valid_from")
