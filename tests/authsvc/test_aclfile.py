@@ -65,9 +65,7 @@ def test_export_round_trips() -> None:
             valid_from=dt.datetime(2027, 1, 1, 9, tzinfo=dt.UTC),
             valid_until=dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC),
         ),
-        AclRule(
-            id=6, account="*", type="registry", name="catalog", actions=("*",), filtered=True
-        ),
+        AclRule(id=6, account="*", type="registry", name="catalog", actions=("*",), filtered=True),
     ]
     text = export(rules)
     assert "valid_until: '2027-02-01T09:00:00Z'" in text and "filtered: true" in text

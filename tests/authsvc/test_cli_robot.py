@@ -60,8 +60,11 @@ def test_robot_token_ttl(cli: Cli, seeded_db_url: str) -> None:
     assert json.loads(cli.ok("robot", "list", "--json"))[0]["token_ttl"] is None
     cli.fails(
         [
-            (("robot", "add", "cd", "--scope", "repository:a:pull", "--token-ttl", "30s"), "",
-             "at least 60"),  # fmt: skip
+            (
+                ("robot", "add", "cd", "--scope", "repository:a:pull", "--token-ttl", "30s"),
+                "",
+                "at least 60",
+            ),
             (("robot", "token-ttl", "alice", "300"), "", "unknown robot"),
         ]
     )

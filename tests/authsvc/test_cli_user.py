@@ -138,7 +138,8 @@ def test_token_ttl(cli: Cli, run_db: RunDb) -> None:
     assert bob is not None and bob.token_ttl == 900
     assert cli.ok("user", "list").splitlines() == ["bob [token ttl 900s] (last login: never)"]
     assert json.loads(cli.ok("user", "list", "--json"))[0]["token_ttl"] == 900
-    assert cli.ok("user", "token-ttl", "bob", "60") == "access tokens of 'bob' now live 60 seconds\n"
+    out = cli.ok("user", "token-ttl", "bob", "60")
+    assert out == "access tokens of 'bob' now live 60 seconds\n"
     cli.ok("user", "token-ttl", "bob", "default")
     bob = _user(run_db, "bob")
     assert bob is not None and bob.token_ttl is None

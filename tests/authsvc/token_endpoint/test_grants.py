@@ -1,4 +1,4 @@
-"""Finer grants at the token endpoint: per-account token lifetimes, rule windows, filtered catalog."""
+"""Finer grants at the token endpoint: per-account token TTLs, rule windows, filtered catalog."""
 
 from __future__ import annotations
 
