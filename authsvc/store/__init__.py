@@ -82,6 +82,7 @@ from authsvc.store.users import (
     record_login,
     set_disabled,
     set_password_hash,
+    set_token_ttl,
 )
 from authsvc.store.web_sessions import (
     WebSessionRecord,
@@ -161,6 +162,7 @@ __all__ = [
     "revoke_user_refresh_tokens",
     "set_disabled",
     "set_password_hash",
+    "set_token_ttl",
     "take_web_session",
     "touch_pat",
     "touch_refresh_token",
