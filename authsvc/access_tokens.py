@@ -61,16 +61,18 @@ class AccessTokenIssuer:
     ) -> IssuedToken:
         """A token for ``identity`` (None: anonymous) with audience ``service``."""
         now = int(self._clock())
+        ttl = self._config.ttl
+        if identity is not None and identity.federation is not None:
+            # A trust sets its own lifetime (``trust add --ttl``), typically a CI job's length.
+            ttl = identity.federation.ttl or ttl
         claims = build_claims(
             issuer=self._config.issuer,
             subject=identity.name if identity is not None else None,
             audience=service,
             access=access,
             now=now,
-            ttl=self._config.ttl,
+            ttl=ttl,
             jti=(jti := new_jti()),
         )
         issued_at = dt.datetime.fromtimestamp(now, dt.UTC)
-        return IssuedToken(
-            self._signer.sign(claims), self._config.ttl, issued_at, tuple(access), jti
-        )
+        return IssuedToken(self._signer.sign(claims), ttl, issued_at, tuple(access), jti)
