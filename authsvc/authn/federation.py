@@ -131,6 +131,19 @@ class IdTokenVerifier:
         return dict(claims)
 
 
+def identity_of(trust: Trust, claims: Mapping[str, Any]) -> Identity:
+    """The identity a token accepted by ``trust`` logs in as: ``oidc:TRUST``, capped by grants."""
+    federation = Federation(trust.name, trust.issuer, str(claims.get("sub", "")), trust.ttl)
+    return Identity(
+        trust.subject,
+        frozenset(),
+        CredentialKind.ID_TOKEN,
+        None,
+        cap=trust.grants,
+        federation=federation,
+    )
+
+
 def is_id_token_login(credentials: Credentials) -> bool:
     """Whether the credentials are this authenticator's: an exchange, or Basic user ``oidc``."""
     if credentials.kind is CredentialKind.ID_TOKEN:
@@ -159,16 +172,7 @@ class FederationAuthenticator:
             trust, claims = await self.match(credentials.secret.strip())
         except TokenRefused as exc:
             return WrongCredentials(str(exc))
-        federation = Federation(trust.name, trust.issuer, str(claims.get("sub", "")), trust.ttl)
-        identity = Identity(
-            trust.subject,
-            frozenset(),
-            CredentialKind.ID_TOKEN,
-            None,
-            cap=trust.grants,
-            federation=federation,
-        )
-        return Authenticated(identity)
+        return Authenticated(identity_of(trust, claims))
 
     async def match(self, token: str) -> tuple[Trust, dict[str, Any]]:
         """The trust that accepts ``token`` and its verified claims (TokenRefused if none)."""
@@ -197,8 +201,3 @@ class FederationAuthenticator:
             raise TokenRefused(f"{NO_TRUST_FOR_ISSUER} ({issuer})")
         claims = await self.verified_claims(token, issuer)
         return claims, [(t, mismatches(t, claims)) for t in trusts]
-
-
-def describe_claims(claims: Mapping[str, Any], keys: tuple[str, ...]) -> str:
-    """``key=value`` for the claims named in ``keys`` that the token has (for messages)."""
-    return " ".join(f"{k}={claims[k]}" for k in keys if k in claims)
