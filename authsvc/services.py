@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc import pats, store
 from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
-from authsvc.authn.federation import FederationAuthenticator, IdTokenVerifier
+from authsvc.authn.federation import (
+    CachedIdTokenVerifier,
+    FederationAuthenticator,
+    IdTokenVerifier,
+    TokenVerifier,
+)
 from authsvc.authn.local import LocalAuthenticator
 from authsvc.authn.password_check import (
     CachedPasswordCheck,
@@ -87,9 +92,18 @@ def build_pat_service(config: Config, sessionmaker: async_sessionmaker[AsyncSess
     return PatService(sessionmaker, hash_key=key)
 
 
-def build_federation_authenticator(config: Config, trusts: TrustService) -> FederationAuthenticator:
-    """ID tokens through trusts, issuers reached with ``trust.ca_file`` and ``trust.timeout``."""
-    verifier = IdTokenVerifier(ca_file=config.trust.ca_file, timeout=config.trust.timeout)
+def build_federation_authenticator(
+    config: Config, trusts: TrustService, *, cached: bool = True
+) -> FederationAuthenticator:
+    """ID tokens through trusts, issuers reached with ``trust.ca_file`` and ``trust.timeout``.
+
+    ``cached``: verified tokens are remembered (authsvc.authn.federation.VERIFIED_TTL).
+    """
+    verifier: TokenVerifier = IdTokenVerifier(
+        ca_file=config.trust.ca_file, timeout=config.trust.timeout
+    )
+    if cached:
+        verifier = CachedIdTokenVerifier(verifier)
     return FederationAuthenticator(trusts, verifier)
 
 

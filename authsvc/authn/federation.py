@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -52,9 +53,13 @@ from authsvc.oidc_provider import (
 )
 from authsvc.trust_service import TrustService
 from authsvc.trusts import BASIC_USERNAME, Trust, first_match, mismatches
+from svckit.cache import Cache
 
 # ID tokens are a few kilobytes (GitHub's are about 1.5 KB); bound the work on hostile input.
 MAX_TOKEN_LENGTH = 16 * 1024
+# A verified token's claims are remembered this long at most (and never past its exp): a CI job
+# sends the same token for every pull and push, and each would otherwise verify a signature.
+VERIFIED_TTL = 60.0
 NOT_AN_ID_TOKEN = "the password of user 'oidc' must be an OpenID Connect ID token"
 NO_TRUST_FOR_ISSUER = "no trust accepts ID tokens from this issuer"
 NO_TRUST_MATCHES = "no trust matches this ID token's audience and claims"
@@ -144,6 +149,47 @@ def identity_of(trust: Trust, claims: Mapping[str, Any]) -> Identity:
     )
 
 
+class TokenVerifier(Protocol):
+    """Verifies an ID token as ``issuer``'s and returns its claims (IdTokenVerifier's shape)."""
+
+    async def verify(self, token: str, issuer: str) -> dict[str, Any]:
+        """The verified claims; TokenRefused or ProviderUnavailable otherwise."""
+        ...
+
+
+class CachedIdTokenVerifier:
+    """Remembers verified claims by the token's SHA-256 until ``VERIFIED_TTL`` or ``exp``.
+
+    Only successes are kept, so a refused token is verified (and refused) again every time.
+    Trusts are matched after this, on every request, so deleting a trust takes effect at once.
+    A key the issuer withdraws from its JWKS stops working for new tokens at the next key fetch
+    and for tokens already seen within ``VERIFIED_TTL``.
+    """
+
+    def __init__(
+        self,
+        inner: TokenVerifier,
+        *,
+        ttl: float = VERIFIED_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Wrap ``inner``; ``ttl`` 0 verifies every time."""
+        self._inner = inner
+        self._ttl = ttl
+        self._clock = clock
+        self.cache: Cache[tuple[str, bytes], dict[str, Any]] = Cache(ttl=ttl, clock=clock)
+
+    async def verify(self, token: str, issuer: str) -> dict[str, Any]:
+        """The cached claims, or ``inner``'s answer (cached until min(ttl, exp))."""
+        key = (issuer, hashlib.sha256(token.encode("utf-8")).digest())
+        claims = self.cache.get(key)
+        if claims is not None and claims["exp"] > self._clock():
+            return claims
+        claims = await self._inner.verify(token, issuer)
+        self.cache.put(key, claims, ttl=min(self._ttl, float(claims["exp"]) - self._clock()))
+        return claims
+
+
 def is_id_token_login(credentials: Credentials) -> bool:
     """Whether the credentials are this authenticator's: an exchange, or Basic user ``oidc``."""
     if credentials.kind is CredentialKind.ID_TOKEN:
@@ -159,7 +205,7 @@ class FederationAuthenticator:
 
     name = "oidc"
 
-    def __init__(self, trusts: TrustService, verifier: IdTokenVerifier) -> None:
+    def __init__(self, trusts: TrustService, verifier: TokenVerifier) -> None:
         """Read trusts from ``trusts``; verify tokens with ``verifier``."""
         self._trusts = trusts
         self._verifier = verifier

@@ -139,7 +139,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             service = decider.check_service(args.service or config.token.services[0])
         except AuthError:
             raise CliError(f"unknown service {args.service!r}") from None
-        federation = build_federation_authenticator(config, TrustService(sessionmaker, ttl=0))
+        federation = build_federation_authenticator(
+            config, TrustService(sessionmaker, ttl=0), cached=False
+        )
         try:
             return await explain_trust(token, federation, decider, service, scopes)
         except TokenRefused as exc:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from authsvc import store
-from authsvc.appkeys import AUDIT, SESSIONMAKER
+from authsvc.appkeys import AUDIT, SERVICES, SESSIONMAKER
 from authsvc.config import TrustConfig
 from authsvc.trust_service import TrustService
 from tests.authsvc.token_endpoint.helpers import AiohttpClient, Env, error_of, oauth_error, start
@@ -247,3 +247,13 @@ async def test_failed_id_token_logins_are_throttled(fenv: Env, oidc_issuer: Test
     statuses = [(await oidc_get(fenv, bad)).status for _ in range(8)]
     assert statuses[0] == 401
     assert statuses[-1] == 429
+
+
+async def test_a_deleted_trust_stops_a_token_that_was_verified_before(
+    fenv: Env, oidc_issuer: TestIssuer
+) -> None:
+    token = oidc_issuer.mint(oidc_issuer.github())
+    assert (await oidc_get(fenv, token)).status == 200
+    await TrustService(fenv.app[SESSIONMAKER]).delete("gh-app")
+    fenv.app[SERVICES].trusts.cache.clear()  # what TRUSTS_TTL (1 s) does on its own
+    assert (await oidc_get(fenv, token)).status == 401
