@@ -147,6 +147,8 @@ def _refusals(issuer: TestIssuer) -> dict[str, str]:
         "wrong audience": issuer.mint(gh(aud="someone-else")),
         "expired": issuer.mint(gh(iat=now - 900, nbf=now - 900, exp=now - 300)),
         "not yet valid": issuer.mint(gh(nbf=now + 600)),
+        "issued in the future": issuer.mint(gh(iat=now + 600)),
+        "no exp": issuer.mint({k: v for k, v in gh().items() if k != "exp"}),
         "claim does not match": issuer.mint(gh(ref="refs/heads/dev")),
         "claim missing": issuer.mint({k: v for k, v in gh().items() if k != "environment"}),
         "key not in the JWKS": issuer.mint(gh(), kid="rogue"),
@@ -171,6 +173,8 @@ REFUSALS = [
     "wrong audience",
     "expired",
     "not yet valid",
+    "issued in the future",
+    "no exp",
     "claim does not match",
     "claim missing",
     "key not in the JWKS",
@@ -242,11 +246,17 @@ async def test_token_exchange_parameters_are_checked(fenv: Env, oidc_issuer: Tes
     assert resp.status == 200, await resp.text()
 
 
-async def test_failed_id_token_logins_are_throttled(fenv: Env, oidc_issuer: TestIssuer) -> None:
+async def test_failed_id_token_logins_are_throttled_per_subject(
+    fenv: Env, oidc_issuer: TestIssuer
+) -> None:
     bad = oidc_issuer.mint(oidc_issuer.github(ref="refs/heads/dev"))
     statuses = [(await oidc_get(fenv, bad)).status for _ in range(8)]
     assert statuses[0] == 401
     assert statuses[-1] == 429
+    # Another pipeline behind the same address (another sub) is not blocked by that one.
+    good = oidc_issuer.mint(oidc_issuer.gitlab(), kid="ec-1")
+    resp = await oidc_get(fenv, good, "repository:group/app:pull")
+    assert resp.status == 200, await resp.text()
 
 
 async def test_a_deleted_trust_stops_a_token_that_was_verified_before(
