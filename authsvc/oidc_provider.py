@@ -101,8 +101,15 @@ class ProviderDocuments:
         doc = await self.get_json(f"{self.issuer}/.well-known/openid-configuration")
         if doc.get("issuer") != self.issuer:
             raise ProviderUnavailable(f"{self.issuer}: the discovery document names another issuer")
-        if not isinstance(doc.get("jwks_uri"), str):
-            raise ProviderUnavailable(f"{self.issuer}: the discovery document lacks jwks_uri")
+        jwks_uri = doc.get("jwks_uri")
+        # Discovery §3: jwks_uri is REQUIRED and, like every endpoint, an https URL; keys fetched
+        # over plain HTTP could be anyone's. (An http issuer is a loopback development set-up.)
+        if not isinstance(jwks_uri, str) or not jwks_uri.startswith(
+            ("https://", "http://") if self.issuer.startswith("http://") else "https://"
+        ):
+            raise ProviderUnavailable(
+                f"{self.issuer}: the discovery document has no https jwks_uri"
+            )
         return doc
 
     async def key_set(self, *, refetch: bool = False) -> KeySet:
