@@ -62,6 +62,9 @@ class AccessTokenIssuer:
     def ttl_for(self, identity: Identity | None) -> int:
         """The account's own lifetime if it has one, else the server's; never under 60 s."""
         ttl = identity.token_ttl if identity is not None else None
+        if identity is not None and identity.federation is not None and identity.federation.ttl:
+            # A trust sets its own lifetime (``trust add --ttl``), typically a CI job's length.
+            ttl = identity.federation.ttl
         return max(MIN_TOKEN_TTL, ttl if ttl is not None else self._config.ttl)
 
     def issue(

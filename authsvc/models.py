@@ -248,6 +248,27 @@ class PersonalAccessToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class TrustRow(Base):
+    """A workload identity federation trust (``authsvc.trusts``): which ID tokens get what.
+
+    ``conditions`` holds the claim conditions as a JSON list of ``[claim, pattern]`` pairs;
+    ``grants`` holds the scope caps as one space-separated string, as PATs store theirs.
+    """
+
+    __tablename__ = "trusts"
+    # Creation order decides which trust answers first; SQLite would reuse a deleted maximum.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    issuer: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    audience: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    conditions: Mapped[str] = mapped_column(String(4096))
+    grants: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    ttl: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoginFailure(Base):
     """Consecutive failed logins for one throttle key (``authsvc.authn.throttle``).
 

@@ -16,6 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc import pats, store
 from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
+from authsvc.authn.federation import (
+    CachedIdTokenVerifier,
+    FederationAuthenticator,
+    IdTokenVerifier,
+    TokenVerifier,
+)
 from authsvc.authn.local import LocalAuthenticator
 from authsvc.authn.password_check import (
     CachedPasswordCheck,
@@ -31,6 +37,7 @@ from authsvc.config import Config
 from authsvc.passwords import PasswordHasher, VerifyResult
 from authsvc.pat_service import PatService
 from authsvc.refresh_tokens import RefreshTokenService
+from authsvc.trust_service import TrustService
 
 if TYPE_CHECKING:
     from authsvc.authn.ldap import LdapAuthenticator
@@ -48,6 +55,7 @@ class Services:
     # Held so that tests and tools can drop the cached rules at once.
     rule_cache: CachedRuleSource
     pats: PatService
+    trusts: TrustService
 
 
 def build_access_decider(config: Config, rules: RuleSource) -> AccessDecider:
@@ -82,6 +90,21 @@ def build_pat_service(config: Config, sessionmaker: async_sessionmaker[AsyncSess
     """Personal access tokens, their stored hashes keyed by ``auth.pat_hash_key`` when set."""
     key = config.auth.pat_hash_key.encode("utf-8") or pats.DEFAULT_KEY
     return PatService(sessionmaker, hash_key=key)
+
+
+def build_federation_authenticator(
+    config: Config, trusts: TrustService, *, cached: bool = True
+) -> FederationAuthenticator:
+    """ID tokens through trusts, issuers reached with ``trust.ca_file`` and ``trust.timeout``.
+
+    ``cached``: verified tokens are remembered (authsvc.authn.federation.VERIFIED_TTL).
+    """
+    verifier: TokenVerifier = IdTokenVerifier(
+        ca_file=config.trust.ca_file, timeout=config.trust.timeout
+    )
+    if cached:
+        verifier = CachedIdTokenVerifier(verifier)
+    return FederationAuthenticator(trusts, verifier)
 
 
 def build_ldap_authenticator(
@@ -124,11 +147,14 @@ def build_services(
     # that recognises the user decides, as in docker_auth.
     pat_service = build_pat_service(config, sessionmaker)
     # Personal access tokens next: a PAT-shaped password is theirs whatever the user name, so
-    # it never costs an argon2 verification or a directory bind.
+    # it never costs an argon2 verification or a directory bind. Then ID tokens: the user name
+    # `oidc` (and the token exchange grant) belong to workload identity federation.
+    trusts = TrustService(sessionmaker)
     chain = AuthenticatorChain(
         [
             RefreshTokenAuthenticator(refresh_tokens, local),
             PatAuthenticator(pat_service, CachedUserDirectory(SqlUserDirectory(sessionmaker))),
+            build_federation_authenticator(config, trusts),
             *(backends[name] for name in config.auth.authenticators),
         ]
     )
@@ -136,7 +162,7 @@ def build_services(
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
     access = build_access_decider(config, rule_cache)
     throttle = LoginThrottle(chain, SqlThrottleState(sessionmaker), config.throttle)
-    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service)
+    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service, trusts)
 
 
 class _NoPasswords:

@@ -46,6 +46,11 @@ class AccessDecider:
         self, identity: Identity | None, service: str, scopes: Sequence[Scope]
     ) -> AccessDecision:
         """Grant each scope what the policy allows and merge the result into access entries."""
+        if identity is not None and identity.federation is not None:
+            # A trust's grant is the whole policy: what was requested, cut to the grant.
+            cap = identity.cap or ()
+            grants = tuple(ScopeGrant(s, capped_actions(cap, s, s.actions), None) for s in scopes)
+            return AccessDecision(service, grants, merge_grants(grants))
         grants = await self.authorizer.authorize(identity, service, scopes)
         caps = identity.cap if identity is not None else None
         if caps is not None:

@@ -31,6 +31,7 @@ CHANGES = {
     "acl": {"add", "delete", "import"},
     "token": {"revoke"},
     "pat": {"create", "revoke"},
+    "trust": {"add", "delete"},
     "throttle": {"clear"},
 }
 # Arguments never copied into the row: options of the command line itself, not of the change.

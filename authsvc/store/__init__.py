@@ -69,6 +69,7 @@ from authsvc.store.throttle import (
     purge_login_failures,
     reset_login_failures,
 )
+from authsvc.store.trusts import TrustRecord, create_trust, delete_trust, list_trusts
 from authsvc.store.users import (
     count_users,
     create_user,
@@ -107,6 +108,7 @@ __all__ = [
     "RefreshTokenRecord",
     "StoreError",
     "StoreUnavailable",
+    "TrustRecord",
     "UserRecord",
     "WebSessionRecord",
     "add_audit_events",
@@ -120,10 +122,12 @@ __all__ = [
     "create_group",
     "create_pat",
     "create_refresh_token",
+    "create_trust",
     "create_user",
     "create_web_session",
     "delete_group",
     "delete_rule",
+    "delete_trust",
     "delete_user",
     "delete_web_session",
     "describe_db_error",
@@ -145,6 +149,7 @@ __all__ = [
     "list_pats",
     "list_refresh_tokens",
     "list_rules",
+    "list_trusts",
     "list_users",
     "list_users_of_source",
     "ping",
