@@ -41,7 +41,12 @@ from bench.services import (
     start_ours,
 )
 
-WARMUP = 30.0
+# Longer than the longest lifetime of what is cached per token or login (access tokens live 60 s
+# by default; the registry keeps each verified token until it expires), so the caches are at
+# their steady size when the first RSS figure is taken: growth after it is growth that lasts.
+WARMUP = 120.0
+# An RSS sample of both services every this many seconds, printed as a timeline at the end.
+SAMPLE_EVERY = 60.0
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -58,6 +63,7 @@ class Soak:
         self.basic = basic(user, password)
         self.refresh = refresh_token(auth, user, password, ["repository:soak/x:pull"])
         self.ops: Counter[str] = Counter()
+        self.rss: list[tuple[float, float, float]] = []
         self.errors: Counter[str] = Counter()
         self.pushed: list[tuple[str, str, str]] = []  # (repository, manifest digest, blob digest)
 
@@ -159,11 +165,23 @@ async def run(
 ) -> tuple[dict[str, float], dict[str, float]]:
     until = time.monotonic() + seconds
     tasks = [asyncio.create_task(soak.client(until)) for _ in range(clients)]
+    began = time.monotonic()
+    sampler = asyncio.create_task(sample(soak, began))
     await asyncio.sleep(min(WARMUP, seconds / 3))
     start = {"authsvc": rss_mib(soak.auth.pid), "registry": rss_mib(soak.registry.pid)}
     await asyncio.gather(*tasks)
     end = {"authsvc": rss_mib(soak.auth.pid), "registry": rss_mib(soak.registry.pid)}
+    sampler.cancel()
     return start, end
+
+
+async def sample(soak: Soak, began: float) -> None:
+    """Append (seconds, authsvc MiB, registry MiB) to ``soak.rss`` every SAMPLE_EVERY seconds."""
+    while True:
+        soak.rss.append(
+            (time.monotonic() - began, rss_mib(soak.auth.pid), rss_mib(soak.registry.pid))
+        )
+        await asyncio.sleep(SAMPLE_EVERY)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {op:14} {count}")
     errors = sum(soak.errors.values())
     print(f"errors: {errors}" + ("".join(f"\n  {k}: {v}" for k, v in soak.errors.items())))
+    timeline = ", ".join(f"{t / 60:.0f} min {a:.0f}/{r:.0f}" for t, a, r in soak.rss)
+    print(f"RSS timeline, MiB of authsvc/registry: {timeline}")
     flat = True
     for name in ("authsvc", "registry"):
         growth = (end[name] - start[name]) / start[name] if start[name] else 0.0
