@@ -1,8 +1,10 @@
 """GET/HEAD/DELETE /v2/<name>/blobs/<digest> (spec end-2, end-10).
 
-Downloads go through `web.FileResponse`, which streams with sendfile(2) and implements
-`Range` (206 + Content-Range, 416 for unsatisfiable ranges, RFC 9110 §14).  The ETag is the
-quoted digest, as Distribution sends; `If-None-Match` is answered here with 304.
+On the filesystem, downloads go through `web.FileResponse`, which streams with sendfile(2) and
+implements `Range` (206 + Content-Range, 416 for unsatisfiable ranges, RFC 9110 §14).  On S3
+a GET is redirected (307) to a presigned URL, as Distribution does unless
+`storage.redirect.disable` is set; otherwise the bytes are streamed from the driver's reader.
+The ETag is the quoted digest, as Distribution sends; `If-None-Match` is answered here with 304.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiohttp.web_request import BaseRequest
 from registry.errcode import ErrorCode, RegistryError
 from registry.handlers.common import (
     DIGEST,
+    DIGEST_HEADER,
     NAME,
     content_headers,
     etag_matches,
@@ -21,13 +24,17 @@ from registry.handlers.common import (
     repository,
     storage,
 )
-from registry.ranges import RangePlan, plan
+from registry.digest import Digest
+from registry.ranges import RangePlan, byte_range, plan
+from registry.storage import Storage
 
 routes = web.RouteTableDef()
 
 BLOB_MEDIA_TYPE = "application/octet-stream"
 # Blobs are immutable: let caches keep them (Distribution sends the same max-age).
 CACHE_CONTROL = "max-age=31536000"
+# Bytes per read when a blob is streamed from a driver without local files.
+STREAM_CHUNK = 1 << 20
 
 
 class WholeFileResponse(web.FileResponse):
@@ -54,17 +61,51 @@ async def get_blob(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         headers["Content-Length"] = str(info.size)
         return web.Response(headers=headers)
-    match plan(request.headers.get("Range")):
-        case RangePlan.UNSATISFIABLE:
-            raise RegistryError(
-                ErrorCode.RANGE_INVALID,
-                headers={"Content-Range": f"bytes */{info.size}"},
-                detail="a suffix range of length 0 selects no bytes",
-            )
-        case RangePlan.WHOLE:
-            return WholeFileResponse(store.blobs.data_path(digest), headers=headers)
+    range_plan = plan(request.headers.get("Range"))
+    if range_plan is RangePlan.UNSATISFIABLE:
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID,
+            headers={"Content-Range": f"bytes */{info.size}"},
+            detail="a suffix range of length 0 selects no bytes",
+        )
+    local = store.blobs.local_file(digest)
+    if local is None:
+        return await _remote_blob(request, store, digest, info.size, headers)
+    if range_plan is RangePlan.WHOLE:
+        return WholeFileResponse(local, headers=headers)
     # The on_response_prepare hook replaces FileResponse's mtime ETag by the digest one.
-    return web.FileResponse(store.blobs.data_path(digest), headers=headers)
+    return web.FileResponse(local, headers=headers)
+
+
+async def _remote_blob(
+    request: web.Request, store: Storage, digest: Digest, size: int, headers: dict[str, str]
+) -> web.StreamResponse:
+    """A blob of a driver without local files: a redirect to its URL, or streamed bytes."""
+    if store.redirect and (url := await store.blobs.url(digest)) is not None:
+        # Distribution's blobServer: 307 keeps the method; the URL carries its own credentials.
+        return web.Response(status=307, headers={"Location": url, DIGEST_HEADER: str(digest)})
+    try:
+        selected = byte_range(request.headers.get("Range"), size)
+    except ValueError:
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID, headers={"Content-Range": f"bytes */{size}"}
+        ) from None
+    start, end = selected or (0, size)
+    response = web.StreamResponse(status=200 if selected is None else 206, headers=headers)
+    response.content_length = end - start
+    if selected is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    reader = await store.blobs.open(digest, start)
+    try:
+        await response.prepare(request)
+        remaining = end - start
+        while remaining > 0 and (chunk := await reader.read(min(STREAM_CHUNK, remaining))):
+            await response.write(chunk)
+            remaining -= len(chunk)
+    finally:
+        await reader.close()
+    await response.write_eof()
+    return response
 
 
 @routes.delete(f"/v2/{NAME}/blobs/{DIGEST}", name="blob_delete")

@@ -34,6 +34,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
+from registry.storage.s3_settings import MIN_CHUNK_SIZE, S3Settings
 from registry.storage.driver import (
     BytesLike,
     FileInfo,
@@ -42,36 +43,15 @@ from registry.storage.driver import (
     check_path,
 )
 
-MIN_CHUNK_SIZE = 5 << 20  # S3's smallest part other than the last
-MAX_PART_COPY = 5 << 30  # S3's largest UploadPartCopy range
-DEFAULT_CHUNK_SIZE = 10 << 20  # Distribution's defaultChunkSize
-DEFAULT_MULTIPART_COPY_CHUNK_SIZE = 32 << 20  # Distribution's defaultMultipartCopyChunkSize
-DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY = 100
-DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE = 32 << 20
+__all__ = ["MIN_CHUNK_SIZE", "S3Driver", "S3Reader", "S3Settings", "S3Writer"]
+
 # Parts of one writer uploaded at once: the request keeps streaming while parts travel.
 PART_UPLOADS_IN_FLIGHT = 4
+MAX_PART_COPY = 5 << 30  # S3's largest UploadPartCopy range
 # Distribution's s3 URLFor default expiry.
 PRESIGN_SECONDS = 20 * 60
 _DELETE_BATCH = 1000  # DeleteObjects' limit
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchUpload"})
-
-
-@dataclass(frozen=True, slots=True)
-class S3Settings:
-    """Distribution's ``storage.s3`` keys that this driver implements (registry/CONFIG.md)."""
-
-    bucket: str
-    region: str = "us-east-1"
-    regionendpoint: str | None = None
-    accesskey: str | None = None
-    secretkey: str | None = None
-    rootdirectory: str = ""
-    secure: bool = True
-    forcepathstyle: bool = False
-    chunksize: int = DEFAULT_CHUNK_SIZE
-    multipartcopychunksize: int = DEFAULT_MULTIPART_COPY_CHUNK_SIZE
-    multipartcopymaxconcurrency: int = DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY
-    multipartcopythresholdsize: int = DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE
 
 
 def _code(exc: ClientError) -> str:
