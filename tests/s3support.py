@@ -55,6 +55,50 @@ class S3Server:
         return name
 
 
+def storage_env(settings: S3Settings) -> dict[str, str]:
+    """REGISTRY_STORAGE_S3_* variables naming a bucket on the test S3 server."""
+    assert settings.regionendpoint and settings.accesskey and settings.secretkey
+    return {
+        "REGISTRY_STORAGE_S3_REGION": settings.region,
+        "REGISTRY_STORAGE_S3_REGIONENDPOINT": settings.regionendpoint,
+        "REGISTRY_STORAGE_S3_BUCKET": settings.bucket,
+        "REGISTRY_STORAGE_S3_ACCESSKEY": settings.accesskey,
+        "REGISTRY_STORAGE_S3_SECRETKEY": settings.secretkey,
+        "REGISTRY_STORAGE_S3_ROOTDIRECTORY": settings.rootdirectory,
+        "REGISTRY_STORAGE_S3_SECURE": str(settings.secure).lower(),
+        "REGISTRY_STORAGE_S3_FORCEPATHSTYLE": str(bool(settings.forcepathstyle)).lower(),
+        "REGISTRY_STORAGE_S3_CHUNKSIZE": str(settings.chunksize),
+    }
+
+
+def distribution_s3_yaml(settings: S3Settings) -> str:
+    """The `storage.s3` section of a Distribution 2.8 config.yml for the same bucket.
+
+    2.8 has no `forcepathstyle`: it addresses buckets by path whenever regionendpoint is set.
+    """
+    return (
+        "  s3:\n"
+        f"    region: {settings.region}\n"
+        f"    regionendpoint: {settings.regionendpoint}\n"
+        f"    bucket: {settings.bucket}\n"
+        f"    accesskey: {settings.accesskey}\n"
+        f"    secretkey: {settings.secretkey}\n"
+        f"    rootdirectory: {settings.rootdirectory or '/'}\n"
+        f"    secure: {str(settings.secure).lower()}\n"
+        "    v4auth: true\n"
+        f"    chunksize: {settings.chunksize}\n"
+    )
+
+
+def distribution_env() -> dict[str, str]:
+    """Environment of a Distribution process on the test S3 server.
+
+    Its AWS SDK fails against moto when AWS_CA_BUNDLE is set (as it can be on CI machines),
+    and must not pick up other AWS_* settings either.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
 def moto_env() -> dict[str, str]:
     """Environment of the moto process: fake credentials, no CA bundle or proxy settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

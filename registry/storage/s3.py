@@ -336,7 +336,7 @@ class S3Driver:
                     if endpoint is not None and "://" not in endpoint:
                         endpoint = f"{'https' if s.secure else 'http'}://{endpoint}"
                     config = AioConfig(
-                        s3={"addressing_style": "path" if s.forcepathstyle else "auto"},
+                        s3={"addressing_style": "path" if s.path_style else "auto"},
                         signature_version="s3v4",
                         max_pool_connections=64,
                         # Keep S3's behaviour under newer botocore defaults: checksums only

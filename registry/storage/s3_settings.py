@@ -22,8 +22,17 @@ class S3Settings:
     secretkey: str | None = field(default=None, repr=False)
     rootdirectory: str = ""
     secure: bool = True
-    forcepathstyle: bool = False
+    # None: path-style when regionendpoint is set (Distribution 2.8 always does that), else
+    # virtual-hosted, as Distribution 3 and botocore choose.
+    forcepathstyle: bool | None = None
     chunksize: int = DEFAULT_CHUNK_SIZE
     multipartcopychunksize: int = DEFAULT_MULTIPART_COPY_CHUNK_SIZE
     multipartcopymaxconcurrency: int = DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY
     multipartcopythresholdsize: int = DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE
+
+    @property
+    def path_style(self) -> bool:
+        """Whether the bucket goes in the URL's path rather than its host name."""
+        if self.forcepathstyle is None:
+            return self.regionendpoint is not None
+        return self.forcepathstyle

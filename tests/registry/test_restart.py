@@ -18,25 +18,10 @@ import aiohttp
 import pytest
 
 from registry.storage.s3_settings import S3Settings
+from tests.s3support import storage_env
 from tests.support import free_port, wait_for_port
 
 REGISTRY = str(Path(sys.executable).parent / "registry")
-
-
-def storage_env(settings: S3Settings) -> dict[str, str]:
-    """REGISTRY_STORAGE_S3_* variables naming a bucket on the test S3 server."""
-    assert settings.regionendpoint and settings.accesskey and settings.secretkey
-    return {
-        "REGISTRY_STORAGE_S3_REGION": settings.region,
-        "REGISTRY_STORAGE_S3_REGIONENDPOINT": settings.regionendpoint,
-        "REGISTRY_STORAGE_S3_BUCKET": settings.bucket,
-        "REGISTRY_STORAGE_S3_ACCESSKEY": settings.accesskey,
-        "REGISTRY_STORAGE_S3_SECRETKEY": settings.secretkey,
-        "REGISTRY_STORAGE_S3_ROOTDIRECTORY": settings.rootdirectory,
-        "REGISTRY_STORAGE_S3_SECURE": str(settings.secure).lower(),
-        "REGISTRY_STORAGE_S3_FORCEPATHSTYLE": str(settings.forcepathstyle).lower(),
-        "REGISTRY_STORAGE_S3_CHUNKSIZE": str(settings.chunksize),
-    }
 
 
 class Server:
