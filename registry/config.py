@@ -292,7 +292,9 @@ def _build_auth(values: Mapping[str, object]) -> AuthTokenConfig | None:
 
 def _build_s3(values: Mapping[str, object]) -> S3Settings | None:
     """storage.s3, if any key of it is set; Distribution requires region and bucket."""
-    given = {k.removeprefix("storage.s3."): v for k, v in values.items() if k.startswith("storage.s3.")}
+    given = {
+        k.removeprefix("storage.s3."): v for k, v in values.items() if k.startswith("storage.s3.")
+    }
     if not given:
         return None
     if "storage.filesystem.rootdirectory" in values:

@@ -136,4 +136,6 @@ def s3_server() -> Iterator[S3Server]:
 @pytest.fixture
 def s3_settings(s3_server: S3Server) -> S3Settings:
     """Driver settings for a fresh, empty bucket (chunks at S3's 5 MiB minimum)."""
-    return s3_server.settings(s3_server.new_bucket(), rootdirectory="/registry-root", chunksize=5 << 20)
+    return s3_server.settings(
+        s3_server.new_bucket(), rootdirectory="/registry-root", chunksize=5 << 20
+    )

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web_request import BaseRequest
 
+from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError
 from registry.handlers.common import (
     DIGEST,
@@ -24,7 +25,6 @@ from registry.handlers.common import (
     repository,
     storage,
 )
-from registry.digest import Digest
 from registry.ranges import RangePlan, byte_range, plan
 from registry.storage import Storage
 

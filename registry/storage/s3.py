@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from registry.storage.s3_settings import MIN_CHUNK_SIZE, S3Settings
 from registry.storage.driver import (
     BytesLike,
     FileInfo,
@@ -42,6 +41,7 @@ from registry.storage.driver import (
     PathNotFoundError,
     check_path,
 )
+from registry.storage.s3_settings import MIN_CHUNK_SIZE, S3Settings
 
 __all__ = ["MIN_CHUNK_SIZE", "S3Driver", "S3Reader", "S3Settings", "S3Writer"]
 
@@ -63,7 +63,7 @@ def _not_found(exc: ClientError) -> bool:
 
 
 @contextlib.contextmanager
-def _translate(path: str) -> Any:
+def _translate(path: str) -> Iterator[None]:
     """Turn S3's "no such key/upload" into PathNotFoundError for the driver path."""
     try:
         yield
@@ -305,13 +305,12 @@ class S3Writer:
         """Upload the rest and complete the upload: the object appears whole, at once."""
         await self._settle()
         await self._flush()
-        if self._upload_id is not None and not self._parts and self._pending is None:
-            # Nothing at all was written: the file is empty.
-            await self._finish_upload()
+        empty = not self._parts and (self._pending is None or self._current == 0)
+        await self._finish_upload()
+        if empty:
+            # Nothing at all was written (S3 cannot complete an upload without parts).
             client = await self._driver.client()
             await client.put_object(Bucket=self._driver.settings.bucket, Key=self._key, Body=b"")
-        else:
-            await self._finish_upload()
         self._pending = None
         self._done = True
 
@@ -420,11 +419,13 @@ class S3Driver:
             if found is not None:
                 upload_id, parts = found
                 return S3Writer(self, path, key, upload_id, parts)
-            # No upload in progress: continue the completed object, if there is one.
+            # No upload in progress: continue the completed object, if there is one, else an
+            # empty file. The upload starts with the first write (asking a size writes nothing).
+            size = 0
             with contextlib.suppress(PathNotFoundError):
                 info = await self.stat(path)
-                if not info.is_dir:
-                    return S3Writer(self, path, key, None, [], completed=info.size)
+                size = 0 if info.is_dir else info.size
+            return S3Writer(self, path, key, None, [], completed=size)
         resp = await client.create_multipart_upload(Bucket=bucket, Key=key)
         return S3Writer(self, path, key, str(resp["UploadId"]), [])
 
@@ -463,9 +464,7 @@ class S3Driver:
             else:
                 modified = head["LastModified"].timestamp()
                 return FileInfo(path, int(head["ContentLength"]), modified, False)
-        resp = await client.list_objects_v2(
-            Bucket=bucket, Prefix=self._dir_prefix(path), MaxKeys=1
-        )
+        resp = await client.list_objects_v2(Bucket=bucket, Prefix=self._dir_prefix(path), MaxKeys=1)
         if not resp.get("KeyCount", len(resp.get("Contents", []))):
             raise PathNotFoundError(path)
         return FileInfo(path, 0, 0.0, True)
@@ -575,7 +574,9 @@ class S3Driver:
         keys: builtins.list[str] = []
         async for page in self._objects(key):
             keys.extend(
-                o["Key"] for o in page.get("Contents", []) if o["Key"] in (key,) or o["Key"].startswith(below)
+                o["Key"]
+                for o in page.get("Contents", [])
+                if o["Key"] in (key,) or o["Key"].startswith(below)
             )
         aborted = 0
         paginator = client.get_paginator("list_multipart_uploads")

@@ -120,7 +120,9 @@ async def test_delete_and_gc_on_s3(
     assert resp.status == 404
     resp = await client.get(f"/v2/team/app/blobs/{sha256(b'kept layer')}")
     assert resp.status == 200 and await resp.read() == b"kept layer"
-    resp = await client.get(f"/v2/team/app/manifests/{kept.digest}", headers={"Accept": image_accept()})
+    resp = await client.get(
+        f"/v2/team/app/manifests/{kept.digest}", headers={"Accept": image_accept()}
+    )
     assert resp.status == 200
 
 
