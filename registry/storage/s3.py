@@ -130,6 +130,9 @@ class S3Writer:
         self._done = False
         self._pending: int | None = None
         self._current = 0
+        # A part upload failed: parts past the good prefix may sit in the open upload, where a
+        # resuming writer would count them, so the upload is rebuilt before it is left.
+        self._stray = False
         if completed is not None:
             self._pending = self._current = self._uploaded = completed
         elif parts and parts[-1].size < MIN_CHUNK_SIZE:
@@ -166,8 +169,11 @@ class S3Writer:
         self._uploaded += len(data)
         self._inflight.append(asyncio.ensure_future(self._upload_part(number, data)))
         if len(self._inflight) >= PART_UPLOADS_IN_FLIGHT:
-            first = self._inflight.pop(0)
-            self._parts.append(await first)
+            oldest = self._inflight[0]
+            await asyncio.wait([oldest])
+            if oldest.exception() is not None:
+                await self._drain()  # raises, leaving the file at its good prefix
+            self._parts.append(self._inflight.pop(0).result())
 
     async def _upload_part(self, number: int, data: bytes) -> _Part:
         client = await self._driver.client()
@@ -181,13 +187,24 @@ class S3Writer:
         return _Part(number, str(resp["ETag"]), len(data))
 
     async def _drain(self) -> None:
-        """Wait for every part upload; the first failure is raised after all have ended."""
+        """Wait for every part upload; the first failure is raised after all have ended.
+
+        After a failure the file is cut back to the parts before the first failed one (the
+        caller rolls the chunk back anyway) and marked for a rebase.
+        """
         tasks, self._inflight = self._inflight, []
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
         for result in results:
             if isinstance(result, BaseException):
-                raise result
+                break
             self._parts.append(result)
+        if failure is not None:
+            self._buffer, self._buffered = [], 0
+            self._uploaded = sum(p.size for p in self._parts)
+            self._pending = self._current = self._uploaded
+            self._stray = True
+            raise failure
 
     async def _flush(self) -> None:
         """Upload the buffer (a part of any size: it is the last one for now)."""
@@ -228,6 +245,7 @@ class S3Writer:
         self._parts, self._uploaded = [], 0
         self._buffer, self._buffered = [], 0
         self._pending = None
+        self._stray = False
         if not had_parts and self._current == 0:
             return
         if length >= MIN_CHUNK_SIZE:
@@ -276,7 +294,7 @@ class S3Writer:
     async def _settle(self) -> None:
         """Rebase if the file was cut short; an untouched pending state stays as it is."""
         await self._drain()
-        if self._pending is not None and self._pending < self._current:
+        if self._pending is not None and (self._pending < self._current or self._stray):
             await self._rebase(self._pending)
 
     async def close(self) -> None:

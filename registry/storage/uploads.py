@@ -149,13 +149,18 @@ class UploadStore:
     async def _size(self, name: str, upload_id: str) -> int:
         """Bytes in the upload's data file, as a writer resuming it sees them.
 
-        Asked of a writer, not of stat, as Distribution's blobWriter does: on S3 the bytes of an
-        upload in progress are an open multipart upload, which only the writer finds.
+        A local file's size is its stat. Elsewhere it is asked of a writer, as Distribution's
+        blobWriter does: on S3 the bytes of an upload in progress are an open multipart upload,
+        which only a writer finds (stat sees no object, or an older one).
         """
+        path = path_for(UploadDataPath(name, upload_id))
+        if self._driver.local_path(path) is not None:
+            try:
+                return (await self._driver.stat(path)).size
+            except PathNotFoundError:
+                return 0
         try:
-            writer = await self._driver.writer(
-                path_for(UploadDataPath(name, upload_id)), append=True
-            )
+            writer = await self._driver.writer(path, append=True)
         except PathNotFoundError:
             return 0
         try:
