@@ -51,6 +51,7 @@ MAX_PART_COPY = 5 << 30  # S3's largest UploadPartCopy range
 # Distribution's s3 URLFor default expiry.
 PRESIGN_SECONDS = 20 * 60
 _DELETE_BATCH = 1000  # DeleteObjects' limit
+_OPEN_ATTEMPTS = 5
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchUpload"})
 
 
@@ -268,7 +269,10 @@ class S3Writer:
                 start = end
             self._uploaded = length
         elif length:
-            # Under one part: read it back into the buffer (less than 5 MiB).
+            # Under one part: read it back into the buffer (less than 5 MiB). Until the buffer
+            # goes out as a part, a writer opened elsewhere sees the new upload's 0 bytes: the
+            # upload reports a smaller offset for that moment, as Distribution's does, and a
+            # client resuming from it writes consistent data.
             got = await client.get_object(
                 Bucket=bucket, Key=self._key, Range=f"bytes=0-{length - 1}"
             )
@@ -448,26 +452,37 @@ class S3Driver:
         return S3Writer(self, path, key, str(resp["UploadId"]), [])
 
     async def _open_upload(self, key: str) -> tuple[str, list[_Part]] | None:
-        """The newest multipart upload on exactly this key, with its parts."""
+        """The newest multipart upload on exactly this key, with its parts.
+
+        A writer of another request (or process) may complete the upload between the two
+        listings while it rebases; the listing then starts again and finds its successor.
+        """
         client = await self.client()
         bucket = self.settings.bucket
-        uploads: list[dict[str, Any]] = []
-        paginator = client.get_paginator("list_multipart_uploads")
-        async for page in paginator.paginate(Bucket=bucket, Prefix=key):
-            uploads.extend(u for u in page.get("Uploads", []) if u["Key"] == key)
-        if not uploads:
-            return None
-        newest = max(uploads, key=lambda u: u["Initiated"])
-        upload_id = str(newest["UploadId"])
-        parts: list[_Part] = []
-        paginator = client.get_paginator("list_parts")
-        async for page in paginator.paginate(Bucket=bucket, Key=key, UploadId=upload_id):
-            parts.extend(
-                _Part(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
-                for p in page.get("Parts", [])
-            )
-        parts.sort(key=lambda p: p.number)
-        return upload_id, parts
+        for attempt in range(_OPEN_ATTEMPTS):
+            uploads: list[dict[str, Any]] = []
+            paginator = client.get_paginator("list_multipart_uploads")
+            async for page in paginator.paginate(Bucket=bucket, Prefix=key):
+                uploads.extend(u for u in page.get("Uploads", []) if u["Key"] == key)
+            if not uploads:
+                return None
+            newest = max(uploads, key=lambda u: u["Initiated"])
+            upload_id = str(newest["UploadId"])
+            parts: list[_Part] = []
+            try:
+                paginator = client.get_paginator("list_parts")
+                async for page in paginator.paginate(Bucket=bucket, Key=key, UploadId=upload_id):
+                    parts.extend(
+                        _Part(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
+                        for p in page.get("Parts", [])
+                    )
+            except ClientError as exc:
+                if _code(exc) != "NoSuchUpload" or attempt == _OPEN_ATTEMPTS - 1:
+                    raise
+                continue
+            parts.sort(key=lambda p: p.number)
+            return upload_id, parts
+        return None
 
     async def stat(self, path: str) -> FileInfo:
         """HeadObject for a file; else a directory if some key lies below the path."""
