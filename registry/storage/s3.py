@@ -250,11 +250,11 @@ class S3Writer:
         if not had_parts and self._current == 0:
             return
         if length >= MIN_CHUNK_SIZE:
-            start = 0
-            while start < length:
-                # The last range takes the rest, so that no copied part is under 5 MiB.
-                end = length if length - start < 2 * MIN_CHUNK_SIZE else start + MAX_PART_COPY
-                end = min(end, length)
+            # Equal ranges of at most 5 GiB: none is under 5 MiB, since more parts follow.
+            count = -(-length // MAX_PART_COPY)
+            step = -(-length // count)
+            for start in range(0, length, step):
+                end = min(start + step, length)
                 number = len(self._parts) + 1
                 copied = await client.upload_part_copy(
                     Bucket=bucket,
@@ -266,7 +266,6 @@ class S3Writer:
                 )
                 etag = str(copied["CopyPartResult"]["ETag"])
                 self._parts.append(_Part(number, etag, end - start))
-                start = end
             self._uploaded = length
         elif length:
             # Under one part: read it back into the buffer (less than 5 MiB). Until the buffer
