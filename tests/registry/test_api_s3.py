@@ -21,7 +21,9 @@ from tests.registry.api_support import (
     registry_config,
     sha256,
 )
-from tests.registry.test_restart import storage_env
+from tests.registry.test_metrics_and_logs import sample, scrape
+from tests.s3support import storage_env
+from tests.support import free_port
 
 
 def s3_config(tmp_path: Path, settings: S3Settings, *, redirect: bool) -> Config:
@@ -144,3 +146,20 @@ def test_s3_settings_come_from_the_environment(s3_settings: S3Settings) -> None:
     cfg = load_config(None, storage_env(s3_settings))
     assert cfg.storage.s3 == replace(s3_settings)
     assert s3_settings.secretkey and s3_settings.secretkey not in repr(cfg)
+
+
+async def test_storage_metrics_carry_the_s3_driver_label(
+    make_client: ClientFactory, tmp_path: Path, s3_settings: S3Settings
+) -> None:
+    port = free_port()
+    config = s3_config(tmp_path, s3_settings, redirect=True)
+    http = replace(config.http, debug_host="127.0.0.1", debug_port=port, prometheus=True)
+    client = await make_client(replace(config, http=http))
+    digest = await push_blob(client, "team/app", b"metered")
+    resp = await client.get(f"/v2/team/app/blobs/{digest}", allow_redirects=False)
+    assert resp.status == 307
+    samples = await scrape(port, "/metrics")
+    action = "registry_storage_action_seconds_count"
+    assert sample(samples, action, driver="s3", action="Move") >= 1
+    assert sample(samples, action, driver="s3", action="URLFor") == 1
+    assert sample(samples, action, driver="filesystem", action="Stat") == 0
