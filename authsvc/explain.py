@@ -57,7 +57,16 @@ async def explain(
 def _grant_text(grant: ScopeGrant) -> str:
     granted = ",".join(grant.actions) if grant.actions else "(none)"
     why = f"rule {acl.describe_rule(grant.rule)}" if grant.rule else "no rule matched"
-    return f"{granted} ({why})"
+    details = [why]
+    if grant.catalog is not None and grant.actions:
+        details.append(f"filtered to {len(grant.catalog)} pattern(s) of pullable repositories")
+    if grant.note:
+        details.append(grant.note)
+    details.extend(
+        f"rule #{rule.id} matched but is outside its window ({rule.window_text()})"
+        for rule in grant.outside_window
+    )
+    return f"{granted} ({'; '.join(details)})"
 
 
 def explanation_lines(explanation: Explanation) -> list[str]:
@@ -88,6 +97,8 @@ def _grants_json(grants: Sequence[ScopeGrant]) -> list[dict[str, Any]]:
             "scope": format_scope(grant.scope),
             "granted": list(grant.actions),
             "rule": acl.rule_to_dict(grant.rule) if grant.rule else None,
+            "outside_window": [acl.rule_to_dict(rule) for rule in grant.outside_window],
+            "note": grant.note,
         }
         for grant in grants
     ]
@@ -95,11 +106,15 @@ def _grants_json(grants: Sequence[ScopeGrant]) -> list[dict[str, Any]]:
 
 def explanation_json(explanation: Explanation) -> dict[str, Any]:
     """The machine-readable form; ``access`` is exactly the token's ``access`` claim."""
+    catalog = explanation.decision.catalog
     return {
         "account": explanation.account,
         "service": explanation.service,
         "refused": explanation.refusal,
         "access": [entry.to_claim() for entry in explanation.decision.access],
+        # The token's catalog-filter claim (svckit.catalog_filter), when a filtered rule
+        # granted the catalog.
+        "catalog_filter": catalog.to_claim() if catalog is not None else None,
         "scopes": _grants_json(explanation.decision.grants),
         "if_allowed": (
             _grants_json(explanation.if_allowed.grants) if explanation.if_allowed else None

@@ -58,6 +58,9 @@ class Identity:
     # What the credential may be used for at most (a personal access token's scopes); None
     # means the ACL alone decides. The authorizer's grant is intersected with it.
     cap: tuple[ScopeCap, ...] | None = None
+    # The account's own access-token lifetime in seconds (users.token_ttl); None means the
+    # server's AUTHSVC_TOKEN_TTL.
+    token_ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

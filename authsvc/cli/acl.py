@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import acl, aclfile, db, store
 from authsvc.authz import SqlRuleSource
-from authsvc.cli.common import CliError, get_config, print_json, run
+from authsvc.cli.common import CliError, get_config, parse_moment, print_json, run
 from authsvc.cli.dbsession import run_in_session
 from authsvc.config import Config
 from authsvc.errors import AuthError
 from authsvc.explain import Explanation, explain, explanation_json, explanation_lines
+from authsvc.models import utcnow
 from authsvc.names import normalize_username
 from authsvc.scope import Scope, ScopeError, parse_requested_scopes
 from authsvc.services import build_access_decider, build_local_authenticator
@@ -34,6 +35,9 @@ def cmd_add(args: argparse.Namespace) -> int:
         priority = acl.parse_priority(args.priority)
     except acl.RuleError as exc:
         raise CliError(str(exc)) from None
+    now = utcnow()
+    valid_from = parse_moment(args.valid_from, "--from", now) if args.valid_from else None
+    valid_until = parse_moment(args.valid_until, "--until", now) if args.valid_until else None
 
     async def action(session: AsyncSession) -> acl.AclRule:
         return await store.add_rule(
@@ -46,6 +50,9 @@ def cmd_add(args: argparse.Namespace) -> int:
             effect=args.effect,
             priority=priority,
             comment=args.comment,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            filtered=args.filtered,
         )
 
     rule = run_in_session(args, action)
@@ -190,6 +197,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"lower is evaluated first (default {acl.DEFAULT_PRIORITY})",
     )
     add.add_argument("--comment", help="free text, shown by acl list and acl check")
+    add.add_argument(
+        "--from",
+        dest="valid_from",
+        metavar="TIME",
+        help="the rule applies from TIME: RFC 3339 (2027-01-31T09:00:00Z) or a duration from now",
+    )
+    add.add_argument(
+        "--until",
+        dest="valid_until",
+        metavar="TIME",
+        help="the rule stops applying at TIME (RFC 3339, or a duration from now such as 30d)",
+    )
+    add.add_argument(
+        "--filtered",
+        action="store_true",
+        help="with --type registry --name catalog: grant the catalog filtered to the "
+        "repositories the account may pull",
+    )
     add.set_defaults(func=cmd_add)
 
     listing = sub.add_parser("list", help="list rules in evaluation order")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from authsvc.config import Config, ConfigError, load_config
+from authsvc.models import MIN_TOKEN_TTL
+from svckit.settings import SettingError, parse_duration
 
 T = TypeVar("T")
 
@@ -50,3 +53,37 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         return await coro_fn()
 
     return asyncio.run(_main())
+
+
+def parse_token_ttl(value: str, option: str = "--token-ttl") -> int | None:
+    """An account's token lifetime: a duration (``300``, ``15m``) of at least 60 s, or
+    ``default`` (None: the server's AUTHSVC_TOKEN_TTL)."""
+    if value == "default":
+        return None
+    try:
+        seconds = parse_duration(value, option)
+    except SettingError as exc:
+        raise CliError(str(exc)) from None
+    if seconds != int(seconds) or seconds < MIN_TOKEN_TTL:
+        raise CliError(f"{option}: must be whole seconds, at least {MIN_TOKEN_TTL}, got {value!r}")
+    return int(seconds)
+
+
+def parse_moment(value: str, option: str, now: dt.datetime) -> dt.datetime:
+    """An RFC 3339 time with its offset (``2027-01-31T18:00:00Z``), or a duration from ``now``
+    (``30d``, ``+12h``)."""
+    text = value.strip()
+    try:
+        return now + dt.timedelta(seconds=parse_duration(text.removeprefix("+"), option))
+    except SettingError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{option}: expected an RFC 3339 time such as 2027-01-31T18:00:00Z "
+            f"or a duration such as 30d, got {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise CliError(f"{option}: give the time zone, e.g. {text}Z or {text}+01:00")
+    return moment.astimezone(dt.UTC)

@@ -98,7 +98,9 @@ async def issue_access_token(
 ) -> IssuedToken:
     """Decide the scopes (the same decision ``acl check`` explains), sign, and audit it."""
     decision = await request.app[ACCESS].decide(identity, service, scopes)
-    issued = request.app[ACCESS_TOKENS].issue(identity, service, decision.access)
+    issued = request.app[ACCESS_TOKENS].issue(
+        identity, service, decision.access, catalog=decision.catalog
+    )
     if identity is not None:
         audit.subject = identity.name
     audit.issued(request, decision, issued)

@@ -10,6 +10,7 @@ Callers use the flat namespace (``store.get_user``); the submodules only keep ea
 """
 
 from authsvc.store.audit import (
+    ROWS_PER_STATEMENT,
     AuditRecord,
     add_audit_events,
     list_audit_events,
@@ -81,6 +82,7 @@ from authsvc.store.users import (
     record_login,
     set_disabled,
     set_password_hash,
+    set_token_ttl,
 )
 from authsvc.store.web_sessions import (
     WebSessionRecord,
@@ -93,6 +95,7 @@ from authsvc.store.web_sessions import (
 )
 
 __all__ = [
+    "ROWS_PER_STATEMENT",
     "UNUSABLE_PASSWORD",
     "AuditRecord",
     "Conflict",
@@ -159,6 +162,7 @@ __all__ = [
     "revoke_user_refresh_tokens",
     "set_disabled",
     "set_password_hash",
+    "set_token_ttl",
     "take_web_session",
     "touch_pat",
     "touch_refresh_token",

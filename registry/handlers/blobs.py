@@ -9,12 +9,15 @@ The ETag is the quoted digest, as Distribution sends; `If-None-Match` is answere
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.web_request import BaseRequest
 
 from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError
+from registry.handlers import notify
 from registry.handlers.common import (
     DIGEST,
     DIGEST_HEADER,
@@ -46,41 +49,52 @@ class WholeFileResponse(web.FileResponse):
         return await super().prepare(request.clone(headers=kept))
 
 
-@routes.get(f"/v2/{NAME}/blobs/{DIGEST}", name="blob")
-async def get_blob(request: web.Request) -> web.StreamResponse:
-    """Blob bytes (GET) or only its headers (HEAD); Range gives 206 with Content-Range."""
-    name = repository(request)
-    digest = parse_digest(request.match_info["digest"])
-    store = storage(request)
-    info = await store.blobs.stat(name, digest)
+def _blob_headers(digest: Digest) -> dict[str, str]:
     headers = content_headers(digest, BLOB_MEDIA_TYPE)
     headers["Accept-Ranges"] = "bytes"
     headers["Cache-Control"] = CACHE_CONTROL
+    return headers
+
+
+def _answered_without_bytes(
+    request: web.Request, headers: dict[str, str], size: int, digest: Digest
+) -> web.Response | None:
+    """304 or the headers alone (HEAD); RANGE_INVALID for an empty range; None: send bytes."""
     if etag_matches(request, digest):
         return web.Response(status=304, headers=headers)
     if request.method == "HEAD":
-        headers["Content-Length"] = str(info.size)
+        headers["Content-Length"] = str(size)
         return web.Response(headers=headers)
-    range_plan = plan(request.headers.get("Range"))
-    if range_plan is RangePlan.UNSATISFIABLE:
+    if plan(request.headers.get("Range")) is RangePlan.UNSATISFIABLE:
         raise RegistryError(
             ErrorCode.RANGE_INVALID,
-            headers={"Content-Range": f"bytes */{info.size}"},
+            headers={"Content-Range": f"bytes */{size}"},
             detail="a suffix range of length 0 selects no bytes",
         )
-    local = store.blobs.local_file(digest)
-    if local is None:
-        return await _remote_blob(request, store, digest, info.size, headers)
-    if range_plan is RangePlan.WHOLE:
-        return WholeFileResponse(local, headers=headers)
-    # The on_response_prepare hook replaces FileResponse's mtime ETag by the digest one.
-    return web.FileResponse(local, headers=headers)
+    return None
 
 
-async def _remote_blob(
-    request: web.Request, store: Storage, digest: Digest, size: int, headers: dict[str, str]
+def _blob_response(
+    request: web.Request, path: Path, size: int, digest: Digest
 ) -> web.StreamResponse:
-    """A blob of a driver without local files: a redirect to its URL, or streamed bytes."""
+    """304, headers only (HEAD), the whole file or a range; RANGE_INVALID for an empty one."""
+    headers = _blob_headers(digest)
+    if (answer := _answered_without_bytes(request, headers, size, digest)) is not None:
+        return answer
+    if plan(request.headers.get("Range")) is RangePlan.WHOLE:
+        return WholeFileResponse(path, headers=headers)
+    # The on_response_prepare hook replaces FileResponse's mtime ETag by the digest one.
+    return web.FileResponse(path, headers=headers)
+
+
+async def _remote_blob_response(
+    request: web.Request, store: Storage, size: int, digest: Digest
+) -> web.StreamResponse:
+    """As _blob_response for a driver without local files: a redirect to its URL (GET), or
+    the bytes streamed from its reader."""
+    headers = _blob_headers(digest)
+    if (answer := _answered_without_bytes(request, headers, size, digest)) is not None:
+        return answer
     if store.redirect and (url := await store.blobs.url(digest)) is not None:
         # Distribution's blobServer: 307 keeps the method; the URL carries its own credentials.
         return web.Response(status=307, headers={"Location": url, DIGEST_HEADER: str(digest)})
@@ -108,6 +122,24 @@ async def _remote_blob(
     return response
 
 
+@routes.get(f"/v2/{NAME}/blobs/{DIGEST}", name="blob")
+async def get_blob(request: web.Request) -> web.StreamResponse:
+    """Blob bytes (GET) or only its headers (HEAD); Range gives 206 with Content-Range."""
+    name = repository(request)
+    digest = parse_digest(request.match_info["digest"])
+    store = storage(request)
+    info = await store.blobs.stat(name, digest)
+    local = store.blobs.local_file(digest)
+    response = (
+        _blob_response(request, local, info.size, digest)
+        if local is not None
+        else await _remote_blob_response(request, store, info.size, digest)
+    )
+    # As Distribution's ServeBlob listener: every successful GET or HEAD, 304 included.
+    notify.blob_pulled(request, name, digest, info.size)
+    return response
+
+
 @routes.delete(f"/v2/{NAME}/blobs/{DIGEST}", name="blob_delete")
 async def delete_blob(request: web.Request) -> web.Response:
     """Unlink the blob from the repository: 202, or 405 UNSUPPORTED when deletes are off."""
@@ -115,5 +147,7 @@ async def delete_blob(request: web.Request) -> web.Response:
     if not store.delete_enabled:
         raise RegistryError(ErrorCode.UNSUPPORTED, detail="deletes are disabled")
     name = repository(request)
-    await store.blobs.delete(name, parse_digest(request.match_info["digest"]))
+    digest = parse_digest(request.match_info["digest"])
+    await store.blobs.delete(name, digest)
+    notify.deleted(request, name, digest=digest)
     return web.Response(status=202)

@@ -54,6 +54,9 @@ def stack(
         ]
     )
     svc.cli("user", "disable", "carol")
+    # reader gets the catalog filtered to what it may pull (the authsvc.catalog claim).
+    svc.cli("acl", "add", "--account", "reader", "--type", "registry", "--name", "catalog",
+            "--actions", "*", "--filtered")  # fmt: skip
     # A second signer (the next key of a rotation) shares the database; its certificate and an
     # unrelated one are in the bundle too, the active certificate last.
     other_alg = "RS256" if alg == "ES256" else "ES256"
