@@ -13,7 +13,8 @@ RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 # Runtime stage: the wheel and its dependencies, no source tree, no build tools, no keys.
 FROM python:3.11-slim
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+# With the s3 extra, so that the registry can use storage.s3 (registry/CONFIG.md).
+RUN pip install --no-cache-dir "$(ls /wheels/*.whl)[s3]" && rm -rf /wheels \
     && useradd --system --uid 10001 --home-dir /var/lib/authsvc --create-home authsvc \
     && mkdir -p /var/lib/registry && chown authsvc /var/lib/registry
 USER 10001

@@ -33,13 +33,11 @@ READ_BUFSIZE = 256 << 10
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the storage root for the app's lifetime (its thread pool is closed afterwards)."""
     cfg = app[CONFIG].storage
-    cfg.rootdirectory.mkdir(parents=True, exist_ok=True)
+    if cfg.s3 is None:
+        cfg.rootdirectory.mkdir(parents=True, exist_ok=True)
     metrics = app.get(METRICS)
-    storage = Storage(
-        cfg.rootdirectory,
-        delete_enabled=cfg.delete_enabled,
-        max_blob_size=cfg.max_blob_size,
-        observe=metrics.observe_storage if metrics is not None else None,
+    storage = Storage.from_config(
+        cfg, observe=metrics.observe_storage if metrics is not None else None
     )
     app[STORAGE] = storage
     yield

@@ -96,7 +96,7 @@ def serve(config: Config, workers: int | None = None) -> int:
         scheme,
         config.http.host,
         config.http.port,
-        config.storage.rootdirectory,
+        config.storage.describe(),
     )
     try:
         serve_http(
@@ -136,7 +136,7 @@ def _serve_workers(config: Config, workers: int) -> int:
         http.host,
         http.port,
         workers,
-        config.storage.rootdirectory,
+        config.storage.describe(),
     )
     try:
         run_workers(
@@ -164,7 +164,7 @@ def _serve_workers(config: Config, workers: int) -> int:
 
 
 async def _collect(config: Config, *, dry_run: bool, delete_untagged: bool) -> GcReport:
-    storage = Storage(config.storage.rootdirectory)
+    storage = Storage.from_config(config.storage)
     try:
         return await collect(storage, dry_run=dry_run, delete_untagged=delete_untagged)
     finally:
@@ -174,7 +174,7 @@ async def _collect(config: Config, *, dry_run: bool, delete_untagged: bool) -> G
 def gc(config: Config, *, dry_run: bool, delete_untagged: bool) -> int:
     """Mark and sweep the storage root; print what was (or would be) deleted."""
     root = config.storage.rootdirectory
-    if not root.is_dir():
+    if config.storage.s3 is None and not root.is_dir():
         print(f"registry: error: storage root {root} does not exist", file=sys.stderr)
         return 1
     report = asyncio.run(_collect(config, dry_run=dry_run, delete_untagged=delete_untagged))

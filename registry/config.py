@@ -24,6 +24,7 @@ from registry.config_values import (
 )
 from registry.config_values import (
     as_bool,
+    as_chunk_size,
     as_formatter,
     as_level,
     as_metrics_path,
@@ -35,6 +36,7 @@ from registry.config_values import (
     parse_addr,
     parse_duration,
 )
+from registry.storage.s3_settings import S3Settings
 
 DEFAULT_ADDR = "127.0.0.1:5000"
 
@@ -99,13 +101,24 @@ DEFAULT_MAX_BLOB_SIZE = 64 << 30
 
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
-    """The filesystem storage root and the maintenance switches."""
+    """The storage driver (filesystem, or S3 when ``s3`` is set) and the maintenance switches."""
 
     rootdirectory: Path = Path("data/registry")
+    s3: S3Settings | None = None
+    # Distribution's storage.redirect.disable, inverted: blob GETs answer 307 to a presigned
+    # URL where the driver has one (S3), which is Distribution's default.
+    redirect: bool = True
     delete_enabled: bool = False
     readonly: bool = False
     uploadpurging: UploadPurgingConfig = field(default_factory=UploadPurgingConfig)
     max_blob_size: int | None = DEFAULT_MAX_BLOB_SIZE
+
+    def describe(self) -> str:
+        """Where blobs live, for log lines (no credentials)."""
+        if self.s3 is None:
+            return str(self.rootdirectory)
+        root = self.s3.rootdirectory.strip("/")
+        return f"s3://{self.s3.bucket}/{root}" if root else f"s3://{self.s3.bucket}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +201,19 @@ LEAVES: dict[str, _Converter] = {
     "storage.maintenance.uploadpurging.interval": parse_duration,
     "storage.maintenance.uploadpurging.dryrun": as_bool,
     "storage.maxblobsize": as_size,
+    "storage.redirect.disable": as_bool,
+    "storage.s3.region": as_str,
+    "storage.s3.regionendpoint": as_str,
+    "storage.s3.bucket": as_str,
+    "storage.s3.accesskey": as_str,
+    "storage.s3.secretkey": as_str,
+    "storage.s3.rootdirectory": as_str,
+    "storage.s3.secure": as_bool,
+    "storage.s3.forcepathstyle": as_bool,
+    "storage.s3.chunksize": as_chunk_size,
+    "storage.s3.multipartcopychunksize": as_chunk_size,
+    "storage.s3.multipartcopymaxconcurrency": as_positive_int,
+    "storage.s3.multipartcopythresholdsize": as_size,
     "auth.token.realm": as_str,
     "auth.token.service": as_str,
     "auth.token.issuer": as_str,
@@ -266,6 +292,22 @@ def _build_auth(values: Mapping[str, object]) -> AuthTokenConfig | None:
     )
 
 
+def _build_s3(values: Mapping[str, object]) -> S3Settings | None:
+    """storage.s3, if any key of it is set; Distribution requires region and bucket."""
+    given = {
+        k.removeprefix("storage.s3."): v for k, v in values.items() if k.startswith("storage.s3.")
+    }
+    if not given:
+        return None
+    if "storage.filesystem.rootdirectory" in values:
+        raise ConfigError("storage: configure one driver, storage.filesystem or storage.s3")
+    missing = [f"storage.s3.{k}" for k in ("region", "bucket") if k not in given]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)}: required when storage.s3 is configured")
+    # Every value is already converted by its LEAVES entry; the names are the fields' names.
+    return S3Settings(**given)  # type: ignore[arg-type]
+
+
 def _build_tls(values: Mapping[str, object]) -> TlsConfig | None:
     cert, key = values.get("http.tls.certificate"), values.get("http.tls.key")
     if cert is None and key is None:
@@ -325,6 +367,8 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
         readonly=bool(values.get("storage.maintenance.readonly.enabled", False)),
         uploadpurging=purging,
         max_blob_size=max_blob or None,
+        s3=_build_s3(values),
+        redirect=not values.get("storage.redirect.disable", False),
     )
     return Config(
         version=str(values.get("version", "0.1")),

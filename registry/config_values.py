@@ -58,6 +58,14 @@ def as_size(value: object, path: str) -> int:
     return size
 
 
+def as_chunk_size(value: object, path: str) -> int:
+    """A byte count of at least 5 MiB: S3's smallest multipart part (Distribution's minimum)."""
+    size = as_size(value, path)
+    if size < 5 << 20:
+        raise ConfigError(f"{path}: must be at least 5242880 (5 MiB), got {size}")
+    return size
+
+
 def as_level(value: object, path: str) -> str:
     level = as_str(value, path).lower()
     if level not in _LOG_LEVELS:

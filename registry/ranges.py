@@ -38,3 +38,35 @@ def plan(header: str | None) -> RangePlan:
         if digits.isdigit() and int(digits) == 0:
             return RangePlan.UNSATISFIABLE
     return RangePlan.AS_REQUESTED
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The [start, end) that a single-range header selects of `size` bytes (RFC 9110 §14.1.2).
+
+    None means "send everything with 200" (no header, another unit, several ranges, or a
+    malformed header, which §14.2 lets a server ignore); an unsatisfiable range raises
+    ValueError. Used where no file response does the work (blobs streamed from S3).
+    """
+    if header is None or plan(header) is RangePlan.WHOLE:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    first, dash, last = spec.strip().partition("-")
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        return None
+    if first == "":
+        if last == "":
+            return None
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise ValueError("unsatisfiable suffix range")
+        return max(size - suffix, 0), size
+    start = int(first)
+    end = size if last == "" else min(int(last) + 1, size)
+    if last != "" and int(last) < start:
+        return None  # invalid range-spec: ignored (§14.1.1)
+    if start >= size:
+        raise ValueError("range starts past the end")
+    return start, end

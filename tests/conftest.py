@@ -1,4 +1,5 @@
-"""Fixtures shared by every test suite: the OpenID issuer that plays a CI system."""
+"""Fixtures shared by every test directory: the OpenID issuer that plays a CI system, and the
+S3 server (moto) the S3 storage tests run against."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.oidc_issuer import TestIssuer, run_test_issuer
+from tests.s3support import s3_server, s3_settings
+
+__all__ = ["oidc_issuer", "s3_server", "s3_settings"]
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,21 @@ def test_quick_bench_prints_every_workload(tmp_path: Path) -> None:
     ]
     if pg:
         assert pg_rows[0]["ours"] is not None, pg_rows[0]
+
+
+def test_s3_bench_prints_every_row() -> None:
+    """`python -m bench.s3` with tiny blobs: moto, both client libraries, three registries."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("obstore")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REGISTRY_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.s3", "--size-mib", "6", "--part-mib", "5", "--reps", "1"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for row in ("aiobotocore (raw)", "obstore (raw)", "registry, filesystem", "registry, s3"):
+        assert row in proc.stdout

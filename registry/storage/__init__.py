@@ -1,9 +1,11 @@
-"""Storage facade: wires the filesystem driver to the blob, upload, manifest and tag stores."""
+"""Storage facade: wires a storage driver (filesystem or S3) to the blob, upload, manifest and
+tag stores."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.storage.blobs import BlobInfo, BlobStore
 from registry.storage.cached_manifests import CachedManifestStore, ManifestLookup
@@ -28,6 +30,10 @@ from registry.storage.paths import ManifestsPath
 from registry.storage.tags import TagStore
 from registry.storage.threads import Offloader
 from registry.storage.uploads import UploadState, UploadStore
+
+if TYPE_CHECKING:
+    # Not imported at run time: registry.config imports this package's s3_settings.
+    from registry.config import StorageConfig
 
 __all__ = [
     "BlobInfo",
@@ -64,17 +70,21 @@ class Storage:
         driver: StorageDriver | None = None,
         fsync: bool = True,
         observe: Observer | None = None,
+        driver_name: str = "filesystem",
+        redirect: bool = False,
     ) -> None:
         self.root = Path(root)
         self.delete_enabled = delete_enabled
+        # Blob GETs answer with a redirect to the driver's URL (S3 presigned) when it has one.
+        self.redirect = redirect
         self._offload = Offloader()
-        # `driver` lets tests run the stores over another driver; the app always uses files.
+        # Without `driver`, the filesystem driver over `root` (tests pass other drivers).
         self.driver: StorageDriver = driver or FilesystemDriver(
             self.root, offload=self._offload, fsync=fsync
         )
         if observe is not None:
             # Metrics on: every driver call is timed (registry_storage_action_seconds).
-            self.driver = InstrumentedDriver(self.driver, "filesystem", observe)
+            self.driver = InstrumentedDriver(self.driver, driver_name, observe)
         self.blobs = BlobStore(self.driver)
         self.uploads = UploadStore(
             self.driver, self.blobs, self._offload, max_blob_size=max_blob_size
@@ -84,6 +94,32 @@ class Storage:
         # repository; `tags` serves tag listings and resolution only.
         self.manifests = CachedManifestStore(
             ManifestStore(self.driver, self.blobs, self.tags), self.tags
+        )
+
+    @classmethod
+    def from_config(cls, cfg: StorageConfig, *, observe: Observer | None = None) -> Storage:
+        """The storage that `cfg` names: S3 when storage.s3 is set, else the filesystem root."""
+        if cfg.s3 is None:
+            return cls(
+                cfg.rootdirectory,
+                delete_enabled=cfg.delete_enabled,
+                max_blob_size=cfg.max_blob_size,
+                observe=observe,
+            )
+        try:
+            from registry.storage.s3 import S3Driver
+        except ImportError as exc:
+            raise RuntimeError(
+                f"storage.s3 needs the registry's s3 extra (pip install '.[s3]'): {exc}"
+            ) from None
+        return cls(
+            cfg.rootdirectory,
+            driver=S3Driver(cfg.s3),
+            driver_name="s3",
+            redirect=cfg.redirect,
+            observe=observe,
+            delete_enabled=cfg.delete_enabled,
+            max_blob_size=cfg.max_blob_size,
         )
 
     async def repositories(

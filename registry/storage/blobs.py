@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.digest import Digest
-from registry.storage.driver import PathNotFoundError, StorageDriver
+from registry.storage.driver import FileReader, PathNotFoundError, StorageDriver
 from registry.storage.errors import BlobUnknown
 from registry.storage.links import delete_quietly, read_link, write_link
 from registry.storage.paths import BlobDataPath, LayerLinkPath, LayerPath, path_for
@@ -45,12 +45,27 @@ class BlobStore:
             raise BlobUnknown(digest)
         return BlobInfo(digest, info.size)
 
+    def local_file(self, digest: Digest) -> Path | None:
+        """Local file holding a blob's bytes, for zero-copy responses; None off the filesystem."""
+        return self._driver.local_path(path_for(BlobDataPath(digest)))
+
     def data_path(self, digest: Digest) -> Path:
         """Local file holding a blob's bytes, for zero-copy responses (call stat first)."""
-        local = self._driver.local_path(path_for(BlobDataPath(digest)))
+        local = self.local_file(digest)
         if local is None:
             raise RuntimeError("the storage driver has no local files")
         return local
+
+    async def open(self, digest: Digest, offset: int = 0) -> FileReader:
+        """A reader of a blob's bytes from offset (call stat first)."""
+        try:
+            return await self._driver.reader(path_for(BlobDataPath(digest)), offset)
+        except PathNotFoundError:
+            raise BlobUnknown(digest) from None
+
+    async def url(self, digest: Digest) -> str | None:
+        """A URL that serves the blob's bytes directly (S3 presigned), or None."""
+        return await self._driver.url_for(path_for(BlobDataPath(digest)))
 
     async def link(self, name: str, digest: Digest) -> None:
         """Make a blob of the global store visible in a repository."""

@@ -136,5 +136,8 @@ class StorageDriver(Protocol):
     def local_path(self, path: str) -> Path | None:
         """Filesystem path backing a driver path, for zero-copy responses; None if not local."""
 
+    async def url_for(self, path: str) -> str | None:
+        """A URL a client can GET the file from directly (Distribution's URLFor), or None."""
+
     async def aclose(self) -> None:
         """Release resources (thread pools)."""

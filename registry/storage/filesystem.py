@@ -194,6 +194,10 @@ class FilesystemDriver:
         """Filesystem path backing a driver path."""
         return self._full(path)
 
+    async def url_for(self, path: str) -> str | None:
+        """No direct URLs: files are served by the registry (sendfile)."""
+        return None
+
     async def get_content(self, path: str) -> bytes:
         """Whole content of a file."""
         full = self._full(path)

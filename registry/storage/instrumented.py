@@ -105,6 +105,14 @@ class InstrumentedDriver:
         """The inner driver's answer (a file served with sendfile is not a driver call)."""
         return self._inner.local_path(path)
 
+    async def url_for(self, path: str) -> str | None:
+        """Time URLFor (presigning is local, but a driver may ask its backend)."""
+        started = time.perf_counter()
+        try:
+            return await self._inner.url_for(path)
+        finally:
+            self._done("URLFor", started)
+
     async def aclose(self) -> None:
         """Close the inner driver."""
         await self._inner.aclose()

@@ -144,11 +144,29 @@ class UploadStore:
             # Distribution also treats an upload without startedat as unknown.
             raise BlobUploadUnknown(upload_id) from None
         started = parse_started_at(raw) or datetime.fromtimestamp(0, UTC)
+        return UploadState(name, upload_id, await self._size(name, upload_id), started)
+
+    async def _size(self, name: str, upload_id: str) -> int:
+        """Bytes in the upload's data file, as a writer resuming it sees them.
+
+        A local file's size is its stat. Elsewhere it is asked of a writer, as Distribution's
+        blobWriter does: on S3 the bytes of an upload in progress are an open multipart upload,
+        which only a writer finds (stat sees no object, or an older one).
+        """
+        path = path_for(UploadDataPath(name, upload_id))
+        if self._driver.local_path(path) is not None:
+            try:
+                return (await self._driver.stat(path)).size
+            except PathNotFoundError:
+                return 0
         try:
-            size = (await self._driver.stat(path_for(UploadDataPath(name, upload_id)))).size
+            writer = await self._driver.writer(path, append=True)
         except PathNotFoundError:
-            size = 0
-        return UploadState(name, upload_id, size, started)
+            return 0
+        try:
+            return writer.size
+        finally:
+            await writer.close()
 
     async def _write(
         self,

@@ -151,10 +151,10 @@ def skopeo(*args: str) -> str:
     return result.stdout
 
 
-def round_trip(tmp_path: Path, writer: object, reader: object) -> None:
+def round_trip(tmp_path: Path, writer: object, reader: object, *, unit: int = 200_000) -> None:
     """Push with `writer` serving the root, pull with `reader` serving it; compare bytes."""
     source, pulled, root = tmp_path / "source", tmp_path / "pulled", tmp_path / "root"
-    build_oci_layout(source, "v1")
+    build_oci_layout(source, "v1", unit=unit)
     tls = ("--src-tls-verify=false", "--dest-tls-verify=false")
     with writer(root, tmp_path) as host:  # type: ignore[operator]
         skopeo("copy", tls[1], f"oci:{source}:v1", f"docker://{host}/{IMAGE}:v1")

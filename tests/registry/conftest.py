@@ -17,6 +17,8 @@ from registry.app import create_app
 from registry.auth import TokenVerifier
 from registry.config import Config
 from registry.storage import Storage
+from registry.storage.driver import StorageDriver
+from registry.storage.s3 import S3Driver
 from tests.registry.api_support import Client, ClientFactory, registry_config
 from tests.registry.auth_tokens import ISSUER, REALM, SERVICE, Pki
 from tests.registry.fakes import FakeClock
@@ -46,10 +48,14 @@ async def client(make_client: ClientFactory) -> Client:
 # --- stores ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["filesystem", "inmemory"])
+@pytest.fixture(params=["filesystem", "inmemory", "s3"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
     """The Storage facade over each driver (the stores must not depend on which)."""
-    driver = InMemoryDriver() if request.param == "inmemory" else None
+    driver: StorageDriver | None = None
+    if request.param == "inmemory":
+        driver = InMemoryDriver()
+    elif request.param == "s3":
+        driver = S3Driver(request.getfixturevalue("s3_settings"))
     st = Storage(tmp_path / "root", driver=driver, delete_enabled=True)
     yield st
     await st.aclose()

@@ -129,6 +129,10 @@ class InMemoryDriver:
         """No local files."""
         return None
 
+    async def url_for(self, path: str) -> str | None:
+        """No direct URLs."""
+        return None
+
     async def get_content(self, path: str) -> bytes:
         """Whole content of a file."""
         return bytes(self._get(path).data)

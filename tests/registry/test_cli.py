@@ -37,10 +37,10 @@ def write_config(path: Path, root: Path, extra: str = "") -> Path:
 
 
 def test_unknown_key_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    config = write_config(tmp_path / "c.yml", tmp_path, "  s3:\n    bucket: b\n")
+    config = write_config(tmp_path / "c.yml", tmp_path, "  swift:\n    container: b\n")
     assert main(["serve", "--config", str(config)], environ={}) == 1
     err = capsys.readouterr().err
-    assert "storage.s3" in err and "configuration error" in err
+    assert "storage.swift" in err and "configuration error" in err
 
 
 def test_config_path_from_distribution_variable(

@@ -158,7 +158,23 @@ def test_every_key_has_distributions_variable_name() -> None:
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [
-        ("version: 0.1\nstorage:\n  s3:\n    bucket: x\n", {}, "storage.s3"),
+        ("version: 0.1\nstorage:\n  swift:\n    container: x\n", {}, "storage.swift"),
+        ("version: 0.1\nstorage:\n  s3:\n    bucket: x\n", {}, "storage.s3.region: required"),
+        (
+            "version: 0.1\nstorage:\n  s3:\n    bucket: x\n    region: r\n    encrypt: true\n",
+            {},
+            "storage.s3.encrypt",
+        ),
+        (
+            "version: 0.1\nstorage:\n  s3:\n    bucket: x\n    region: r\n    chunksize: 1024\n",
+            {},
+            "storage.s3.chunksize: must be at least 5242880",
+        ),
+        (
+            "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /x\n",
+            {"REGISTRY_STORAGE_S3_BUCKET": "b", "REGISTRY_STORAGE_S3_REGION": "r"},
+            "configure one driver",
+        ),
         ("version: 0.1\nauth:\n  htpasswd:\n    realm: x\n", {}, "auth.htpasswd"),
         ("version: 0.1\nhttp:\n  adr: :5000\n", {}, "http.adr"),
         ("version: 0.1\nfoo: 1\nbar:\n  baz: 2\n", {}, "bar, foo"),
@@ -276,3 +292,38 @@ def test_http_secret_from_file_or_environment_and_never_in_repr(tmp_path: Path) 
     assert config.http.secret == "from-the-env"
     assert "from-the-env" not in repr(config)
     assert load_config(None, {}).http.secret is None
+
+
+def test_s3_section_as_distribution_writes_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(
+        "version: 0.1\n"
+        "storage:\n"
+        "  s3:\n"
+        "    region: eu-west-1\n"
+        "    regionendpoint: http://127.0.0.1:9000\n"
+        "    bucket: images\n"
+        "    accesskey: AKIDEXAMPLE\n"
+        "    secretkey: wJalrXUtnFEMI\n"
+        "    rootdirectory: /s3/prefix\n"
+        "    secure: false\n"
+        "    chunksize: 5242880\n"
+        "    multipartcopychunksize: 33554432\n"
+        "    multipartcopymaxconcurrency: 10\n"
+        "    multipartcopythresholdsize: 67108864\n"
+        "  redirect:\n"
+        "    disable: true\n"
+    )
+    cfg = load_config(path, {"REGISTRY_STORAGE_S3_BUCKET": "from-env"})
+    s3 = cfg.storage.s3
+    assert s3 is not None
+    assert (s3.region, s3.bucket, s3.rootdirectory, s3.secure) == (
+        "eu-west-1", "from-env", "/s3/prefix", False,
+    )  # fmt: skip
+    assert (s3.chunksize, s3.multipartcopymaxconcurrency) == (5 << 20, 10)
+    assert s3.multipartcopythresholdsize == 64 << 20
+    # No forcepathstyle: path-style, since regionendpoint is set (Distribution 2.8's rule).
+    assert s3.forcepathstyle is None and s3.path_style
+    assert cfg.storage.redirect is False
+    assert "wJalrXUtnFEMI" not in repr(cfg)
+    assert cfg.storage.describe() == "s3://from-env/s3/prefix"

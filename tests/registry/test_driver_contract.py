@@ -18,15 +18,21 @@ from registry.storage.driver import (
     StorageDriver,
 )
 from registry.storage.filesystem import TMP_PREFIX, FilesystemDriver
+from registry.storage.s3 import S3Driver
 from tests.registry.inmemory_driver import InMemoryDriver
 
-DRIVERS = ["filesystem", "inmemory"]
+DRIVERS = ["filesystem", "inmemory", "s3"]
 
 
 @pytest.fixture(params=DRIVERS)
 async def driver(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StorageDriver]:
     drv: StorageDriver
-    drv = FilesystemDriver(tmp_path / "root") if request.param == "filesystem" else InMemoryDriver()
+    if request.param == "s3":
+        drv = S3Driver(request.getfixturevalue("s3_settings"))
+    elif request.param == "filesystem":
+        drv = FilesystemDriver(tmp_path / "root")
+    else:
+        drv = InMemoryDriver()
     yield drv
     await drv.aclose()
 
@@ -116,6 +122,7 @@ async def test_writer_without_append_truncates(driver: StorageDriver) -> None:
     writer = await driver.writer("/f", append=False)
     assert writer.size == 0
     await writer.write(b"new")
+    await writer.commit()
     await writer.close()
     assert await driver.get_content("/f") == b"new"
 
@@ -128,6 +135,7 @@ async def test_writer_truncate(driver: StorageDriver) -> None:
     await writer.write(b"xy")
     with pytest.raises(InvalidOffsetError):
         await writer.truncate(100)
+    await writer.commit()
     await writer.close()
     assert await driver.get_content("/f") == b"0123xy"
 

@@ -215,7 +215,12 @@ async def test_concurrent_appends_to_one_upload_serialise(storage: Storage) -> N
         storage.uploads.append("foo", state.id, chunks(*split(b, 1000))),
     )
     assert (await storage.uploads.status("foo", state.id)).offset == 150_000
-    content = await storage.driver.get_content(path_for(UploadPath("foo", state.id)) + "/data")
+    # Committing the data file makes it readable on every driver (S3: completes the upload).
+    data_path = path_for(UploadPath("foo", state.id)) + "/data"
+    writer = await storage.driver.writer(data_path, append=True)
+    await writer.commit()
+    await writer.close()
+    content = await storage.driver.get_content(data_path)
     assert content in (a + b, b + a)
     info = await storage.uploads.commit("foo", state.id, Digest.of_bytes(content))
     assert info.size == 150_000
