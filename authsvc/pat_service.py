@@ -137,8 +137,10 @@ class PatService:
         )
         return await store.get_pat(session, pat_id), secret
 
-    async def list(self, owner: str | None = None) -> list[store.PatRecord]:
-        """Every token, or one user's (NotFound for an unknown user)."""
+    async def list(
+        self, owner: str | None = None, *, after: int | None = None, limit: int | None = None
+    ) -> list[store.PatRecord]:
+        """Every token, or one user's (NotFound for an unknown user); a page after id ``after``."""
         async with store.transaction(self._sessionmaker, commit=False) as session:
             user_id = None
             if owner is not None:
@@ -146,7 +148,7 @@ class PatService:
                 if user is None:
                     raise store.NotFound(f"unknown user {owner!r}")
                 user_id = user.id
-            return await store.list_pats(session, user_id)
+            return await store.list_pats(session, user_id, after=after, limit=limit)
 
     async def revoke(self, pat_id: int, *, owner_id: int | None = None) -> store.PatRecord:
         """Revoke a token; with ``owner_id``, only one of that user's (else NotFound)."""

@@ -74,8 +74,11 @@ class RobotService:
         return await self.get(user_name), secret
 
     async def get(self, name: str) -> RobotRecord:
-        """One robot (NotFound if there is no such robot)."""
-        user_name = robot_user_name(name)
+        """One robot (NotFound if there is no such robot, or no robot can have the name)."""
+        try:
+            user_name = robot_user_name(name)
+        except ValueError:
+            raise store.NotFound(f"unknown robot {name!r}") from None
         async with store.transaction(self._sessionmaker, commit=False) as session:
             user = await store.get_user(session, user_name)
             if user is None or user.source != SOURCE:
@@ -83,10 +86,10 @@ class RobotService:
             secrets = await store.list_pats(session, user.id)
         return RobotRecord(user, tuple(secrets))
 
-    async def list(self) -> list[RobotRecord]:
-        """Every robot, by name."""
+    async def list(self, *, after: str | None = None, limit: int | None = None) -> list[RobotRecord]:
+        """Every robot by name, or a page of ``limit`` after the user name ``after``."""
         async with store.transaction(self._sessionmaker, commit=False) as session:
-            users = await store.list_users_of_source(session, SOURCE)
+            users = await store.list_users_of_source(session, SOURCE, after=after, limit=limit)
             return [
                 RobotRecord(user, tuple(await store.list_pats(session, user.id))) for user in users
             ]

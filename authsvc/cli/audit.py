@@ -15,7 +15,7 @@ import sys
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc import store
-from authsvc.audit import write_now
+from authsvc.audit import CLI_CLIENT, admin_record, describe_change, write_now
 from authsvc.authn.throttle import throttle_name
 from authsvc.cli.common import CliError, get_config, print_json
 from authsvc.cli.dbsession import run_in_session, run_with_services
@@ -31,6 +31,7 @@ CHANGES = {
     "acl": {"add", "delete", "import"},
     "token": {"revoke"},
     "pat": {"create", "revoke"},
+    "robot": {"add", "disable", "enable", "delete", "secret"},
     "throttle": {"clear"},
 }
 # Arguments never copied into the row: options of the command line itself, not of the change.
@@ -44,13 +45,11 @@ def change_of(args: argparse.Namespace) -> str | None:
     if group not in CHANGES or verb not in CHANGES[group]:
         return None
     # Passwords are read from standard input, never from arguments, so none is here.
-    details = [
-        f"{k}={v}"
-        for k, v in sorted(vars(args).items())
-        if k not in _NOT_RECORDED and not k.endswith("_command") and v not in (None, False, [], ())
-    ]
-    subverb = getattr(args, "member_command", None)
-    return " ".join([group, verb, *([subverb] if subverb else []), *details])
+    details = {
+        k: v for k, v in vars(args).items() if k not in _NOT_RECORDED and not k.endswith("_command")
+    }
+    subverb = getattr(args, "member_command", None) or getattr(args, "secret_command", None)
+    return describe_change([group, verb, *([subverb] if subverb else [])], details)
 
 
 def record_admin_change(args: argparse.Namespace) -> None:
@@ -65,9 +64,7 @@ def record_admin_change(args: argparse.Namespace) -> None:
         operator = getpass.getuser()
     except (KeyError, OSError):
         operator = ""
-    record = store.AuditRecord(
-        at=utcnow(), event=ADMIN, subject=operator, client_id="authsvc-cli", detail=change
-    )
+    record = admin_record(operator, CLI_CLIENT, change)
 
     async def action(sessionmaker: object, _config: Config) -> None:
         await write_now(sessionmaker, record)  # type: ignore[arg-type]
