@@ -296,7 +296,9 @@ def sort_key(rule: AclRule) -> tuple[int, int]:
     return (rule.priority, rule.id if rule.id is not None else MAX_PRIORITY * 1000)
 
 
-def priority_at(rules: Sequence[AclRule], index: int, where: Literal["before", "after"]) -> int | None:
+def priority_at(
+    rules: Sequence[AclRule], index: int, where: Literal["before", "after"]
+) -> int | None:
     """The priority that places a new rule just before or after ``rules[index]``, or None.
 
     ``rules`` are in evaluation order. A new rule gets the highest id, so it comes last among

@@ -8,6 +8,7 @@ second, ``authsvc.authz.rules.RULES_TTL``).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Literal
 
@@ -105,7 +106,9 @@ class AclService:
         self._changed()
         return rule
 
-    async def add_all(self, rules: Sequence[acl.AclRule], *, replace: bool) -> list[acl.AclRule]:
+    async def add_all(
+        self, rules: Sequence[acl.AclRule], *, replace: bool
+    ) -> builtins.list[acl.AclRule]:
         """Store parsed rules (all or nothing), after deleting every rule if ``replace``."""
         async with store.transaction(self._sessionmaker) as session:
             if replace:

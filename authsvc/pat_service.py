@@ -150,6 +150,11 @@ class PatService:
                 user_id = user.id
             return await store.list_pats(session, user_id, after=after, limit=limit)
 
+    async def get(self, pat_id: int) -> store.PatRecord:
+        """One token by id (NotFound)."""
+        async with store.transaction(self._sessionmaker, commit=False) as session:
+            return await store.get_pat(session, pat_id)
+
     async def revoke(self, pat_id: int, *, owner_id: int | None = None) -> store.PatRecord:
         """Revoke a token; with ``owner_id``, only one of that user's (else NotFound)."""
         async with store.transaction(self._sessionmaker) as session:

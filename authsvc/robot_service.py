@@ -20,7 +20,7 @@ from authsvc import store
 from authsvc.caps import parse_caps
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
-from authsvc.pat_service import PatService, check_token_name
+from authsvc.pat_service import PatService, check_token_name, pat_to_dict
 
 SOURCE = "robot"
 PREFIX = "robot$"
@@ -41,6 +41,16 @@ class RobotRecord:
 
     user: store.UserRecord
     secrets: tuple[store.PatRecord, ...]
+
+
+def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
+    """JSON-ready data for a robot and its secrets (never the secrets themselves)."""
+    return {
+        "name": robot.user.name,
+        "disabled": robot.user.disabled,
+        "created_at": robot.user.created_at.isoformat(),
+        "secrets": [pat_to_dict(p, now) for p in robot.secrets],
+    }
 
 
 class RobotService:
@@ -86,7 +96,9 @@ class RobotService:
             secrets = await store.list_pats(session, user.id)
         return RobotRecord(user, tuple(secrets))
 
-    async def list(self, *, after: str | None = None, limit: int | None = None) -> list[RobotRecord]:
+    async def list(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> list[RobotRecord]:
         """Every robot by name, or a page of ``limit`` after the user name ``after``."""
         async with store.transaction(self._sessionmaker, commit=False) as session:
             users = await store.list_users_of_source(session, SOURCE, after=after, limit=limit)

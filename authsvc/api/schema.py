@@ -5,7 +5,8 @@ every request body and query string is checked against the same objects before a
 so the document cannot promise one thing while the server accepts another. Only the subset of
 JSON Schema 2020-12 (the dialect of OpenAPI 3.1) that the API uses is understood: ``type`` (one
 name, or a name and ``"null"``), ``properties`` / ``required`` / ``additionalProperties: false``,
-``items`` / ``maxItems``, ``minLength`` / ``maxLength``, ``minimum`` / ``maximum`` and ``enum``.
+``items`` / ``minItems`` / ``maxItems``, ``minLength`` / ``maxLength``, ``minimum`` /
+``maximum`` and ``enum``.
 Pure code: no I/O.
 """
 
@@ -59,9 +60,14 @@ def boolean(description: str = "") -> Schema:
     return _described({"type": "boolean"}, description)
 
 
-def array(items: Schema, description: str = "", *, max_items: int = 100) -> Schema:
-    """A list of ``items``, at most ``max_items`` long."""
-    return _described({"type": "array", "items": items, "maxItems": max_items}, description)
+def array(
+    items: Schema, description: str = "", *, min_items: int = 0, max_items: int = 100
+) -> Schema:
+    """A list of ``items``, ``min_items`` to ``max_items`` long."""
+    schema: Schema = {"type": "array", "items": items, "maxItems": max_items}
+    if min_items:
+        schema["minItems"] = min_items
+    return _described(schema, description)
 
 
 def nullable(schema: Schema) -> Schema:
@@ -138,6 +144,8 @@ def validate(schema: Schema, value: Any, field: str = "") -> Any:
     if isinstance(value, list):
         if len(value) > schema.get("maxItems", len(value)):
             raise SchemaError(field, f"at most {schema['maxItems']} items")
+        if len(value) < schema.get("minItems", 0):
+            raise SchemaError(field, f"at least {schema['minItems']} item(s)")
         return [validate(schema["items"], item, f"{field}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, dict):
         return _validate_object(schema, value, field)

@@ -20,7 +20,7 @@ from authsvc.authn.throttle import throttle_name
 from authsvc.cli.common import CliError, get_config, print_json
 from authsvc.cli.dbsession import run_in_session, run_with_services
 from authsvc.config import Config
-from authsvc.handlers.audit_trail import ADMIN, EVENTS
+from authsvc.handlers.audit_trail import EVENTS
 from authsvc.models import utcnow
 from svckit.settings import SettingError, parse_duration
 

@@ -7,8 +7,8 @@ import argparse
 from authsvc import store
 from authsvc.cli.common import CliError, print_json
 from authsvc.cli.dbsession import run_admin
-from authsvc.names import normalize_group_name, normalize_username
 from authsvc.group_service import group_to_dict
+from authsvc.names import normalize_group_name, normalize_username
 from authsvc.services import AdminServices
 
 

@@ -16,24 +16,13 @@ from authsvc.cli.dbsession import run_with_services
 from authsvc.cli.pat import parse_expiry
 from authsvc.config import Config
 from authsvc.models import utcnow
-from authsvc.pat_service import pat_to_dict
-from authsvc.robot_service import RobotRecord, RobotService
+from authsvc.robot_service import RobotRecord, RobotService, robot_to_dict
 from authsvc.services import build_pat_service
 from svckit.settings import SettingError, parse_duration
 
 
 def _service(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> RobotService:
     return RobotService(sessionmaker, build_pat_service(config, sessionmaker))
-
-
-def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
-    """JSON-ready data for a robot and its secrets (never the secrets themselves)."""
-    return {
-        "name": robot.user.name,
-        "disabled": robot.user.disabled,
-        "created_at": robot.user.created_at.isoformat(),
-        "secrets": [pat_to_dict(p, now) for p in robot.secrets],
-    }
 
 
 def _print_secret(robot: RobotRecord, secret: str, what: str, as_json: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.models import DirectoryGroup, GroupMember, RefreshToken, User, utcnow
@@ -89,7 +89,11 @@ async def list_users(
 
 
 async def _user_page(
-    session: AsyncSession, query: Select[Any], after: str | None, limit: int | None
+    # Any: the statement's row type differs between callers (SQLAlchemy types it per column).
+    session: AsyncSession,
+    query: Any,
+    after: str | None,
+    limit: int | None,
 ) -> list[UserRecord]:
     if after is not None:
         query = query.where(User.name > after)
