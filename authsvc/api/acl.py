@@ -118,7 +118,7 @@ async def list_rules(call: Call) -> web.Response:
     return json_response({"items": [acl.rule_to_dict(r) for r in rules]})
 
 
-@api.route("POST", "/api/v1/acl", summary="Add a rule", status=201, errors=[409],
+@api.route("POST", "/api/v1/acl", summary="Add a rule", status=201, errors=[404, 409],
            body=NEW_RULE, response=RULE)  # fmt: skip
 async def create_rule(call: Call) -> web.Response:
     """Add a rule at ``priority`` (default 100), or just ``before``/``after`` a rule.

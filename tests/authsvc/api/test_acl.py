@@ -1,4 +1,4 @@
-"""``/api/v1/acl``: ordered rules, positions, deletion and ``check`` as the token endpoint decides."""
+"""``/api/v1/acl``: ordered rules, positions, deletion, and ``check`` as /auth decides."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ async def test_pats_for_any_user(env: Env) -> None:
     ok = await env.get(service="registry", scope="repository:alice/a:pull,push",
                        headers=basic(ALICE, created["secret"]))  # fmt: skip
     assert ok.status == 200
-    status, body = await call(env, "POST", "/api/v1/pats", admin, json={
+    status, _ = await call(env, "POST", "/api/v1/pats", admin, json={
         "user": "nobody", "name": "ci", "scopes": ["repository:a:pull"],
     })  # fmt: skip
     assert status == 404
