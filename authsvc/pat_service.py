@@ -21,11 +21,25 @@ from authsvc.caps import ScopeCap, format_caps, parse_caps
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
 from svckit.cache import Cache
+from svckit.settings import SettingError, parse_duration
 
 REVALIDATE_AFTER = 1.0
 CACHE_MAX_ENTRIES = 10_000
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 MAX_NAME_LENGTH = 64
+
+
+def parse_lifetime(value: str | None, what: str) -> dt.timedelta | None:
+    """A token lifetime such as ``30d`` or ``12h``; ``never`` or None is no expiry.
+
+    ValueError names ``what`` (the CLI's option or the API's field) and the problem.
+    """
+    if value is None or value == "never":
+        return None
+    try:
+        return dt.timedelta(seconds=parse_duration(value, what))
+    except SettingError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class PatInvalid(Exception):

@@ -21,6 +21,7 @@ from authsvc.caps import parse_caps
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
 from authsvc.pat_service import PatService, check_token_name, pat_to_dict
+from svckit.settings import SettingError, parse_duration
 
 SOURCE = "robot"
 PREFIX = "robot$"
@@ -51,6 +52,14 @@ def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
         "created_at": robot.user.created_at.isoformat(),
         "secrets": [pat_to_dict(p, now) for p in robot.secrets],
     }
+
+
+def parse_overlap(value: str, what: str) -> dt.timedelta:
+    """How long older secrets keep working after a rotation (``0``, ``1h``); ValueError."""
+    try:
+        return dt.timedelta(seconds=parse_duration(value, what, allow_zero=True))
+    except SettingError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class RobotService:

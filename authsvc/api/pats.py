@@ -22,8 +22,7 @@ from authsvc.api.routing import (
 from authsvc.api.schema import Schema, array, integer, nullable, obj, string
 from authsvc.caps import MAX_CAPS
 from authsvc.models import utcnow
-from authsvc.pat_service import MAX_NAME_LENGTH, pat_to_dict
-from svckit.settings import SettingError, parse_duration
+from authsvc.pat_service import MAX_NAME_LENGTH, parse_lifetime, pat_to_dict
 
 api = ApiRoutes("pats", "Personal access tokens of every user (`authsvc pat`)")
 
@@ -55,13 +54,8 @@ TOKEN_FIELDS: dict[str, Schema] = {
 
 
 def expires_in(value: str | None) -> dt.timedelta | None:
-    """``30d``, ``12h``; None (absent) is a token that never expires."""
-    if value is None:
-        return None
-    try:
-        return dt.timedelta(seconds=parse_duration(value, "expires_in"))
-    except SettingError as exc:
-        raise ValueError(str(exc)) from None
+    """``30d``, ``12h``; absent (or ``never``) is a token that never expires."""
+    return parse_lifetime(value, "expires_in")
 
 
 @api.route(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import web
 
 from authsvc.api.pats import PAT, SCOPES, SECRET, expires_in
@@ -19,8 +17,7 @@ from authsvc.api.routing import (
 from authsvc.api.schema import Schema, array, boolean, obj, string
 from authsvc.models import utcnow
 from authsvc.pat_service import MAX_NAME_LENGTH
-from authsvc.robot_service import robot_to_dict
-from svckit.settings import SettingError, parse_duration
+from authsvc.robot_service import parse_overlap, robot_to_dict
 
 api = ApiRoutes("robots", "Robot accounts `robot$NAME` and their secrets (`authsvc robot`)")
 
@@ -116,12 +113,10 @@ async def rotate_robot_secret(call: Call) -> web.Response:
     404 when the robot has no active secret to rotate.
     """
     overlap = call.body.get("overlap", "0")
-    try:
-        seconds = parse_duration(overlap, "overlap", allow_zero=True)
-    except SettingError as exc:
-        raise ValueError(str(exc)) from None
     robots = call.admin.robots
     robot = await robots.get(call.path["name"])
-    rotated, secret = await robots.rotate(robot.user.name, overlap=dt.timedelta(seconds=seconds))
+    rotated, secret = await robots.rotate(
+        robot.user.name, overlap=parse_overlap(overlap, "overlap")
+    )
     call.audit("robot secret rotate", name=robot.user.name, overlap=overlap)
     return json_response({**robot_to_dict(rotated, utcnow()), "secret": secret}, status=201)

@@ -6,7 +6,6 @@ Secrets are printed once, by ``add`` and ``secret rotate``, on a line of their o
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,9 +15,8 @@ from authsvc.cli.dbsession import run_with_services
 from authsvc.cli.pat import parse_expiry
 from authsvc.config import Config
 from authsvc.models import utcnow
-from authsvc.robot_service import RobotRecord, RobotService, robot_to_dict
+from authsvc.robot_service import RobotRecord, RobotService, parse_overlap, robot_to_dict
 from authsvc.services import build_pat_service
-from svckit.settings import SettingError, parse_duration
 
 
 def _service(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> RobotService:
@@ -110,8 +108,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Make a new secret; older ones stop after the overlap."""
     try:
-        overlap = dt.timedelta(seconds=parse_duration(args.overlap, "--overlap", allow_zero=True))
-    except SettingError as exc:
+        overlap = parse_overlap(args.overlap, "--overlap")
+    except ValueError as exc:
         raise CliError(str(exc)) from None
 
     async def action(
