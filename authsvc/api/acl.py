@@ -138,8 +138,13 @@ async def create_rule(call: Call) -> web.Response:
         comment=body.get("comment"),
         position=position,
     )
-    details = {k: v for k, v in body.items() if k != "actions"}
-    call.audit("acl add", actions=",".join(rule.actions), **details)
+    # The CLI's row names every option, defaults included.
+    call.audit(
+        "acl add", account=body["account"], name=body["name"], type=rule.type,
+        actions=",".join(body.get("actions", [])) or None, service=body.get("service"),
+        effect=rule.effect, priority=body.get("priority", acl.DEFAULT_PRIORITY),
+        before=body.get("before"), after=body.get("after"), comment=body.get("comment"),
+    )  # fmt: skip
     return json_response(acl.rule_to_dict(rule), status=201)
 
 

@@ -67,7 +67,7 @@ async def create_robot(call: Call) -> web.Response:
         description=body.get("description"),
     )  # fmt: skip
     call.audit(
-        "robot add", name=robot.user.name, scope=body["scopes"],
+        "robot add", name=body["name"], scope=body["scopes"],
         expires=body.get("expires_in"), description=body.get("description"),
     )  # fmt: skip
     return json_response({**robot_to_dict(robot, utcnow()), "secret": secret}, status=201)
@@ -89,7 +89,7 @@ async def update_robot(call: Call) -> web.Response:
     robot = await robots.get(call.path["name"])
     disabled = bool(call.body["disabled"])
     await robots.set_disabled(robot.user.name, disabled)
-    call.audit(f"robot {'disable' if disabled else 'enable'}", name=robot.user.name)
+    call.audit(f"robot {'disable' if disabled else 'enable'}", name=call.path["name"])
     return json_response(robot_to_dict(await robots.get(robot.user.name), utcnow()))
 
 
@@ -98,7 +98,7 @@ async def delete_robot(call: Call) -> web.Response:
     """Delete a robot and its secrets."""
     robot = await call.admin.robots.get(call.path["name"])
     await call.admin.robots.delete(robot.user.name)
-    call.audit("robot delete", name=robot.user.name)
+    call.audit("robot delete", name=call.path["name"])
     return no_content()
 
 
@@ -118,5 +118,5 @@ async def rotate_robot_secret(call: Call) -> web.Response:
     rotated, secret = await robots.rotate(
         robot.user.name, overlap=parse_overlap(overlap, "overlap")
     )
-    call.audit("robot secret rotate", name=robot.user.name, overlap=overlap)
+    call.audit("robot secret rotate", name=call.path["name"], overlap=overlap)
     return json_response({**robot_to_dict(rotated, utcnow()), "secret": secret}, status=201)

@@ -60,7 +60,10 @@ async def test_rules_in_order_and_positions(env: Env) -> None:
     assert (await call(env, "DELETE", f"{ACL}/{deny['id']}", admin))[0] == 404
     assert await pulls(env, "alice/secret") == ["pull", "push"]
     details = [r.detail for r in await admin_rows(env)]
-    assert details[0].startswith("acl add account=alice actions= before=")
+    assert details[0] == (
+        f"acl add account=alice before={seeded['id']} effect=deny name=alice/secret priority=100 "
+        "type=repository"
+    )
     assert details[-1] == f"acl delete id={deny['id']}"
 
 

@@ -74,8 +74,8 @@ async def test_robots(env: Env) -> None:
     status, body = await call(env, "POST", "/api/v1/robots/ci/secret", admin, json={})
     assert status == 404 and error_of(body)["code"] == "NOT_FOUND"
     assert [r.detail for r in await admin_rows(env)] == [
-        "robot add description=GitLab name=robot$ci scope=['repository:team/*:pull']",
-        "robot secret rotate name=robot$ci overlap=1h",
-        "robot disable name=robot$ci",
-        "robot delete name=robot$ci",
+        "robot add description=GitLab name=ci scope=['repository:team/*:pull']",
+        "robot secret rotate name=ci overlap=1h",
+        "robot disable name=robot$ci",  # as given, like the CLI's rows
+        "robot delete name=ci",
     ]
