@@ -11,8 +11,11 @@ from authsvc.authn.types import Identity
 from authsvc.authz.grants import AccessEntry
 from authsvc.config import TokenConfig
 from authsvc.jwt_signer import JwtSigner, build_claims, new_jti
+from authsvc.models import MIN_TOKEN_TTL
 from authsvc.scope import Scope, format_scope
 from svckit.cache import memoized
+from svckit.catalog_filter import CLAIM as CATALOG_CLAIM
+from svckit.catalog_filter import CatalogFilter
 
 
 @memoized(max_entries=4)
@@ -56,21 +59,39 @@ class AccessTokenIssuer:
         self._config = config
         self._clock = clock
 
+    def ttl_for(self, identity: Identity | None) -> int:
+        """The account's own lifetime if it has one, else the server's; never under 60 s."""
+        ttl = identity.token_ttl if identity is not None else None
+        if identity is not None and identity.federation is not None and identity.federation.ttl:
+            # A trust sets its own lifetime (``trust add --ttl``), typically a CI job's length.
+            ttl = identity.federation.ttl
+        return max(MIN_TOKEN_TTL, ttl if ttl is not None else self._config.ttl)
+
     def issue(
-        self, identity: Identity | None, service: str, access: Sequence[AccessEntry]
+        self,
+        identity: Identity | None,
+        service: str,
+        access: Sequence[AccessEntry],
+        *,
+        catalog: CatalogFilter | None = None,
     ) -> IssuedToken:
-        """A token for ``identity`` (None: anonymous) with audience ``service``."""
+        """A token for ``identity`` (None: anonymous) with audience ``service``.
+
+        ``catalog`` adds the ``authsvc.catalog`` claim (svckit.catalog_filter) to a token whose
+        catalog grant a filtered rule made.
+        """
         now = int(self._clock())
+        ttl = self.ttl_for(identity)
         claims = build_claims(
             issuer=self._config.issuer,
             subject=identity.name if identity is not None else None,
             audience=service,
             access=access,
             now=now,
-            ttl=self._config.ttl,
+            ttl=ttl,
             jti=(jti := new_jti()),
         )
+        if catalog is not None:
+            claims[CATALOG_CLAIM] = catalog.to_claim()
         issued_at = dt.datetime.fromtimestamp(now, dt.UTC)
-        return IssuedToken(
-            self._signer.sign(claims), self._config.ttl, issued_at, tuple(access), jti
-        )
+        return IssuedToken(self._signer.sign(claims), ttl, issued_at, tuple(access), jti)

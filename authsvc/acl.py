@@ -21,6 +21,11 @@ Semantics (after docker_auth's ``authz/acl.go``, which users migrate from):
   means every requested action.
 - A rule whose pattern cannot be evaluated for a request (only conceivable for a pathological
   ``/regex/`` around ``${account}``) decides that request with nothing granted: it fails closed.
+- A rule may have a validity window (``valid_from`` inclusive, ``valid_until`` exclusive). Outside
+  it the rule is skipped as if it did not exist; the window is checked at decision time, so a
+  rule stops granting when its window ends, whatever caches hold the rule list.
+- A ``filtered`` rule (type ``registry``, name ``catalog``) grants the catalog together with the
+  list of repositories the account may pull (``authsvc.authz.catalog``), instead of all of it.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ MIN_PRIORITY = -1_000_000
 MAX_PRIORITY = 1_000_000
 MAX_PATTERN_LENGTH = 1024
 MAX_COMMENT_LENGTH = 1024
+CATALOG_TYPE, CATALOG_NAME = "registry", "catalog"
 
 Effect = Literal["allow", "deny"]
 
@@ -101,6 +107,19 @@ class Pattern:
 
     text: str
     pieces: tuple[str, ...]
+
+    def source(self, account: str | None = None) -> str | None:
+        """The anchored-by-fullmatch regex source for ``account`` (None: ${account} unset)."""
+        if len(self.pieces) == 1:
+            return self.pieces[0]
+        if account is None:
+            return None
+        source = re.escape(account).join(self.pieces)
+        try:
+            _compile(source)
+        except re.error as exc:
+            raise RuleError(f"pattern {self.text!r} is invalid for account {account!r}") from exc
+        return source
 
     def matches(self, value: str, account: str | None = None) -> bool:
         """True if ``value`` matches the whole pattern (``${account}`` expanded to ``account``)."""
@@ -187,6 +206,12 @@ class AclRule:
     actions: tuple[str, ...] = ()
     effect: Effect = "allow"
     comment: str | None = None
+    # The validity window: the rule applies from valid_from (inclusive) until valid_until
+    # (exclusive); None leaves that side open.
+    valid_from: dt.datetime | None = None
+    valid_until: dt.datetime | None = None
+    # Grant the catalog filtered to what the account may pull (type registry, name catalog).
+    filtered: bool = False
     created_at: dt.datetime | None = field(default=None, compare=False)
     # Compiled forms, derived in __post_init__.
     _group: str | None = field(init=False, repr=False, compare=False)
@@ -234,6 +259,57 @@ class AclRule:
         setattr_(self, "_service", service)
         if self.comment is not None and len(self.comment) > MAX_COMMENT_LENGTH:
             raise RuleError(f"comment: longer than {MAX_COMMENT_LENGTH} characters")
+        for what in ("valid_from", "valid_until"):
+            moment: dt.datetime | None = getattr(self, what)
+            if moment is None:
+                continue
+            if moment.tzinfo is None:
+                raise RuleError(f"{what}: give a time zone (RFC 3339, e.g. 2027-01-31T00:00:00Z)")
+            # Whole seconds in UTC: what `acl export` writes reads back to an equal rule.
+            setattr_(self, what, moment.astimezone(dt.UTC).replace(microsecond=0))
+        if (
+            self.valid_from is not None
+            and self.valid_until is not None
+            and self.valid_from >= self.valid_until
+        ):
+            raise RuleError("valid_until: must be later than valid_from")
+        if self.filtered:
+            if self.effect != "allow":
+                raise RuleError("filtered: only an allow rule can grant a filtered catalog")
+            if (self.type, self.name) != (CATALOG_TYPE, CATALOG_NAME):
+                raise RuleError(
+                    f"filtered: applies to the catalog only (--type {CATALOG_TYPE} "
+                    f"--name {CATALOG_NAME})"
+                )
+
+    def in_window(self, now: dt.datetime) -> bool:
+        """True if ``now`` lies in the rule's validity window (always, without one)."""
+        return (self.valid_from is None or now >= self.valid_from) and (
+            self.valid_until is None or now < self.valid_until
+        )
+
+    def window_text(self) -> str:
+        """The window as ``from … until …`` (empty without one), in UTC RFC 3339."""
+        parts = []
+        if self.valid_from is not None:
+            parts.append(f"from {format_time(self.valid_from)}")
+        if self.valid_until is not None:
+            parts.append(f"until {format_time(self.valid_until)}")
+        return " ".join(parts)
+
+    def applies(
+        self, *, account: str | None, groups: frozenset[str], type: str, service: str
+    ) -> bool:
+        """True if the rule applies to this requester, resource type and service (not name)."""
+        return (
+            self.matches_account(account, groups)
+            and self._type.matches(type)
+            and (self._service is None or self._service.matches(service))
+        )
+
+    def name_source(self, account: str | None) -> str | None:
+        """The name pattern as regex source for ``account`` (RuleError if it cannot be built)."""
+        return self._name.source(account)
 
     def matches_account(self, account: str | None, groups: frozenset[str]) -> bool:
         """True if the rule applies to this requester (None = anonymous)."""
@@ -261,6 +337,8 @@ class Decision:
 
     granted: tuple[str, ...]
     rule: AclRule | None
+    # Rules that matched but were skipped because ``now`` is outside their window.
+    outside_window: tuple[AclRule, ...] = ()
 
 
 def intersect(requested: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
@@ -277,18 +355,33 @@ def evaluate(
     groups: frozenset[str],
     scope: Scope,
     service: str,
+    now: dt.datetime | None = None,
 ) -> Decision:
-    """Decide one scope: the first matching rule (in the given order) wins; no match denies."""
+    """Decide one scope: the first matching rule (in the given order) wins; no match denies.
+
+    Rules outside their validity window at ``now`` (default: the current time) are skipped.
+    """
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    skipped: list[AclRule] = []
     for rule in rules:
         try:
             matched = rule.matches(account=account, groups=groups, scope=scope, service=service)
         except RuleError:
-            return Decision((), rule)  # fail closed: a rule we cannot evaluate denies
-        if matched:
-            if rule.effect == "deny":
-                return Decision((), rule)
-            return Decision(intersect(scope.actions, rule.actions), rule)
-    return Decision((), None)
+            return Decision((), rule, tuple(skipped))  # fail closed: a rule we cannot evaluate
+        if not matched:
+            continue
+        if not rule.in_window(moment):
+            skipped.append(rule)
+            continue
+        if rule.effect == "deny":
+            return Decision((), rule, tuple(skipped))
+        return Decision(intersect(scope.actions, rule.actions), rule, tuple(skipped))
+    return Decision((), None, tuple(skipped))
+
+
+def format_time(moment: dt.datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``: how windows are shown and exported."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sort_key(rule: AclRule) -> tuple[int, int]:
@@ -331,6 +424,12 @@ def describe_rule(rule: AclRule) -> str:
         parts.append(f"service={rule.service}")
     if rule.actions:
         parts.append(f"actions={','.join(rule.actions)}")
+    if rule.filtered:
+        parts.append("filtered")
+    if rule.valid_from is not None:
+        parts.append(f"from={format_time(rule.valid_from)}")
+    if rule.valid_until is not None:
+        parts.append(f"until={format_time(rule.valid_until)}")
     if rule.comment:
         parts.append(f"comment={rule.comment!r}")
     return " ".join(parts)
@@ -348,5 +447,8 @@ def rule_to_dict(rule: AclRule) -> dict[str, object]:
         "actions": list(rule.actions),
         "effect": rule.effect,
         "comment": rule.comment,
+        "filtered": rule.filtered,
+        "valid_from": format_time(rule.valid_from) if rule.valid_from else None,
+        "valid_until": format_time(rule.valid_until) if rule.valid_until else None,
         "created_at": rule.created_at.isoformat() if rule.created_at else None,
     }

@@ -9,6 +9,7 @@ second, ``authsvc.authz.rules.RULES_TTL``).
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,8 +22,29 @@ from authsvc.errors import AuthError
 from authsvc.explain import Explanation, explain
 from authsvc.names import normalize_username
 from authsvc.scope import parse_requested_scopes
+from svckit.settings import SettingError, parse_duration
 
 Position = tuple[Literal["before", "after"], int]
+
+
+def parse_moment(value: str, what: str, now: dt.datetime) -> dt.datetime:
+    """An RFC 3339 time with its offset (``2027-01-31T18:00:00Z``), or a duration from ``now``
+    (``30d``, ``+12h``); ValueError naming ``what`` (the CLI's option or the API's field)."""
+    text = value.strip()
+    try:
+        return now + dt.timedelta(seconds=parse_duration(text.removeprefix("+"), what))
+    except SettingError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{what}: expected an RFC 3339 time such as 2027-01-31T18:00:00Z "
+            f"or a duration such as 30d, got {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{what}: give the time zone, e.g. {text}Z or {text}+01:00")
+    return moment.astimezone(dt.UTC)
 
 
 class AclService:
@@ -57,6 +79,9 @@ class AclService:
         priority: int | str = acl.DEFAULT_PRIORITY,
         comment: str | None = None,
         position: Position | None = None,
+        valid_from: dt.datetime | None = None,
+        valid_until: dt.datetime | None = None,
+        filtered: bool = False,
     ) -> acl.AclRule:
         """Validate (RuleError) and store a rule, at ``priority`` or just before/after a rule.
 
@@ -70,6 +95,7 @@ class AclService:
             rule = await store.add_rule(
                 session, account=account, name=name, type=type, actions=actions,
                 service=service, effect=effect, priority=level, comment=comment,
+                valid_from=valid_from, valid_until=valid_until, filtered=filtered,
             )  # fmt: skip
         self._changed()
         return rule

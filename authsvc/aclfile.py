@@ -27,6 +27,10 @@ Mapping to our rules:
 - ``priority`` (our addition, optional) sets the rule's priority; without it every imported rule
   gets the default priority, so the file order is the evaluation order.
 - Glob and regex meaning follows authsvc.acl: ``*`` also crosses ``/`` and regexes are anchored.
+- ``valid_from`` / ``valid_until`` (our addition, optional) give the rule's validity window as
+  RFC 3339 times with their offset (``2027-01-31T18:00:00Z``); outside it the rule is skipped.
+- ``filtered: true`` (our addition) on a ``{type: registry, name: catalog}`` allow rule grants
+  the catalog filtered to the repositories the account may pull.
 
 ``export`` writes the same shape with every key spelled out, and ``parse`` reads it back to equal
 rules, so export followed by ``import --replace`` is a faithful backup.
@@ -34,15 +38,33 @@ rules, so export followed by ``import --replace`` is a faithful backup.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
-from authsvc.acl import ANONYMOUS, DEFAULT_PRIORITY, AclRule, RuleError
+from authsvc.acl import ANONYMOUS, DEFAULT_PRIORITY, AclRule, RuleError, format_time
 
 _MATCH_KEYS = ("account", "type", "name", "service")
-_ENTRY_KEYS = ("match", "actions", "comment", "priority")
+_ENTRY_KEYS = ("match", "actions", "comment", "priority", "valid_from", "valid_until", "filtered")
+
+
+def _as_time(value: object, where: str) -> dt.datetime | None:
+    """An RFC 3339 time with an offset; YAML may already have parsed it into a datetime."""
+    if value is None:
+        return None
+    moment: dt.datetime | None = None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        raise RuleError(f"{where}: expected an RFC 3339 time with its offset, got {value!r}")
+    return moment.astimezone(dt.UTC)
 
 
 def _as_text(value: object, where: str) -> str:
@@ -75,6 +97,11 @@ def _rule_from_entry(entry: object, where: str) -> AclRule:
         raise RuleError(f"{where}.actions: expected a list")
     action_names = tuple(_as_text(a, f"{where}.actions") for a in actions)
     comment = entry.get("comment")
+    filtered = entry.get("filtered", False)
+    if not isinstance(filtered, bool):
+        raise RuleError(f"{where}.filtered: expected true or false")
+    valid_from = _as_time(entry.get("valid_from"), f"{where}.valid_from")
+    valid_until = _as_time(entry.get("valid_until"), f"{where}.valid_until")
     try:
         return AclRule(
             priority=entry.get("priority", DEFAULT_PRIORITY),
@@ -85,6 +112,9 @@ def _rule_from_entry(entry: object, where: str) -> AclRule:
             actions=action_names,
             effect="allow" if action_names else "deny",
             comment=None if comment is None else _as_text(comment, f"{where}.comment"),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            filtered=filtered,
         )
     except RuleError as exc:
         raise RuleError(f"{where}: {exc}") from None
@@ -121,5 +151,11 @@ def export(rules: Sequence[AclRule]) -> str:
         }
         if rule.comment is not None:
             entry["comment"] = rule.comment
+        if rule.valid_from is not None:
+            entry["valid_from"] = format_time(rule.valid_from)
+        if rule.valid_until is not None:
+            entry["valid_until"] = format_time(rule.valid_until)
+        if rule.filtered:
+            entry["filtered"] = True
         entries.append(entry)
     return yaml.safe_dump({"acl": entries}, sort_keys=False, allow_unicode=True)

@@ -56,6 +56,7 @@ from authsvc.web.oidc import OidcClient
 from authsvc.web.sessions import WebSessions
 from svckit import prom
 from svckit.logs import request_id_middleware
+from svckit.memory import trimmer_ctx
 
 # Token requests are a handful of form fields; refuse anything larger early.
 MAX_REQUEST_BODY = 64 * 1024
@@ -235,6 +236,7 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
             services_ctx,
             web_ctx,
             metrics_ctx,
+            trimmer_ctx(),
         ]
     )
     for table in ROUTES:

@@ -164,6 +164,18 @@ class OidcConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustConfig:
+    """Workload identity federation (``authsvc trust``): how issuers are reached.
+
+    ``ca_file`` is the CA bundle that issuers' certificates must chain to (the system's trust
+    store when unset); it is read from this setting only, never from ``SSL_CERT_FILE``.
+    """
+
+    ca_file: Path | None = None
+    timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class WebConfig:
     """The account page: session lifetime and the registry named in its ``docker login`` line."""
 
@@ -210,6 +222,7 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
     oidc: OidcConfig = field(default_factory=OidcConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
     web: WebConfig = field(default_factory=WebConfig)
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)

@@ -329,6 +329,16 @@ SETTINGS: dict[str, Setting] = {
         values.seconds(1),
         doc="seconds for one request to the provider",
     ),
+    "trust.ca_file": Setting(
+        "AUTHSVC_TRUST_CA_FILE",
+        values.path,
+        doc="CA bundle that trusted OpenID issuers must chain to (default: the system's)",
+    ),
+    "trust.timeout": Setting(
+        "AUTHSVC_TRUST_TIMEOUT",
+        values.seconds(1),
+        doc="seconds for one request to an OpenID issuer of `authsvc trust`",
+    ),
     "web.session_ttl": Setting(
         "AUTHSVC_WEB_SESSION_TTL",
         values.seconds(60),

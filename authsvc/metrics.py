@@ -43,7 +43,8 @@ def _make_metrics() -> None:
     prom.select_value_storage()
     TOKENS_ISSUED = Counter(
         "authsvc_tokens_issued",
-        "Access tokens issued, by grant (basic, anonymous, password, refresh_token) and service.",
+        "Access tokens issued, by grant (basic, anonymous, password, refresh_token, "
+        "token_exchange) and service.",
         ["grant", "service"],
         registry=REGISTRY,
     )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Deterministic constraint names, so that migrations can refer to them on every backend.
@@ -32,6 +33,8 @@ NAMING_CONVENTION = {
 
 NAME_LENGTH = 255
 PATTERN_LENGTH = 1024
+# The contract's floor for access-token lifetimes: AUTHSVC_TOKEN_TTL and every account's own.
+MIN_TOKEN_TTL = 60
 
 
 def utcnow() -> dt.datetime:
@@ -79,6 +82,9 @@ class User(Base):
     """An account that can log in with a password."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"token_ttl IS NULL OR token_ttl >= {MIN_TOKEN_TTL}", name="token_ttl"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), unique=True)
@@ -91,6 +97,8 @@ class User(Base):
     # Where the account lives: "local" (a password in this table) or "ldap" (a row created at
     # the first directory login, whose password_hash is an unusable marker).
     source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    # This account's access-token lifetime in seconds; NULL: the server's AUTHSVC_TOKEN_TTL.
+    token_ttl: Mapped[int | None] = mapped_column(Integer)
 
     memberships: Mapped[list[GroupMember]] = relationship(
         back_populates="user", lazy="raise_on_sql", passive_deletes=True
@@ -166,6 +174,11 @@ class AclRuleRow(Base):
     effect: Mapped[str] = mapped_column(String(8))
     comment: Mapped[str | None] = mapped_column(String(PATTERN_LENGTH))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The validity window (either side may be open); checked at decision time, not at load.
+    valid_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A catalog rule that grants the catalog filtered to what the account may pull.
+    filtered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class RefreshToken(Base):
@@ -235,6 +248,27 @@ class PersonalAccessToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class TrustRow(Base):
+    """A workload identity federation trust (``authsvc.trusts``): which ID tokens get what.
+
+    ``conditions`` holds the claim conditions as a JSON list of ``[claim, pattern]`` pairs;
+    ``grants`` holds the scope caps as one space-separated string, as PATs store theirs.
+    """
+
+    __tablename__ = "trusts"
+    # Creation order decides which trust answers first; SQLite would reuse a deleted maximum.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    issuer: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    audience: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    conditions: Mapped[str] = mapped_column(String(4096))
+    grants: Mapped[str] = mapped_column(String(PATTERN_LENGTH))
+    ttl: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class LoginFailure(Base):
     """Consecutive failed logins for one throttle key (``authsvc.authn.throttle``).
 
@@ -273,4 +307,4 @@ class AuditEvent(Base):
     granted: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
     rule: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
     detail: Mapped[str] = mapped_column(String(PATTERN_LENGTH), default="")
-    request_id: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
+    request_id: Mapped[str] = mapped_column(String(128), default="", server_default="")

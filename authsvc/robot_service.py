@@ -50,6 +50,7 @@ def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
         "name": robot.user.name,
         "disabled": robot.user.disabled,
         "created_at": robot.user.created_at.isoformat(),
+        "token_ttl": robot.user.token_ttl,
         "secrets": [pat_to_dict(p, now) for p in robot.secrets],
     }
 
@@ -77,8 +78,12 @@ class RobotService:
         scopes: Sequence[str],
         expires_in: dt.timedelta | None,
         description: str | None = None,
+        token_ttl: int | None = None,
     ) -> tuple[RobotRecord, str]:
-        """Create ``robot$NAME`` with a secret capped by ``scopes``; return it and the secret."""
+        """Create ``robot$NAME`` with a secret capped by ``scopes``; return it and the secret.
+
+        ``token_ttl`` is the lifetime of its access tokens (None: the server's setting).
+        """
         user_name = robot_user_name(name)
         label = check_token_name(description or DEFAULT_DESCRIPTION)
         caps = parse_caps(scopes)
@@ -87,7 +92,12 @@ class RobotService:
             if await store.get_user(session, user_name) is not None:
                 raise store.Conflict(f"user {user_name!r} already exists")
             user = await store.insert_user(
-                session, user_name, store.UNUSABLE_PASSWORD, admin=False, source=SOURCE
+                session,
+                user_name,
+                store.UNUSABLE_PASSWORD,
+                admin=False,
+                source=SOURCE,
+                token_ttl=token_ttl,
             )
             _, secret = await self._pats.create_in(session, user.id, label, caps, expires_in)
         return await self.get(user_name), secret
@@ -120,6 +130,12 @@ class RobotService:
         robot = await self.get(name)
         async with store.transaction(self._sessionmaker) as session:
             await store.set_disabled(session, robot.user.name, disabled)
+
+    async def set_token_ttl(self, name: str, token_ttl: int | None) -> None:
+        """Set a robot's access-token lifetime (None: the server's setting)."""
+        robot = await self.get(name)
+        async with store.transaction(self._sessionmaker) as session:
+            await store.set_token_ttl(session, robot.user.name, token_ttl)
 
     async def delete(self, name: str) -> None:
         """Delete a robot and its secrets."""

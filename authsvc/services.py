@@ -17,6 +17,12 @@ from authsvc import pats, store
 from authsvc.acl_service import AclService
 from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
+from authsvc.authn.federation import (
+    CachedIdTokenVerifier,
+    FederationAuthenticator,
+    IdTokenVerifier,
+    TokenVerifier,
+)
 from authsvc.authn.local import LocalAuthenticator
 from authsvc.authn.password_check import (
     CachedPasswordCheck,
@@ -34,6 +40,7 @@ from authsvc.passwords import PasswordHasher, VerifyResult
 from authsvc.pat_service import PatService
 from authsvc.refresh_tokens import RefreshTokenService
 from authsvc.robot_service import RobotService
+from authsvc.trust_service import TrustService
 from authsvc.user_service import UserService
 
 if TYPE_CHECKING:
@@ -52,6 +59,7 @@ class Services:
     # Held so that tests and tools can drop the cached rules at once.
     rule_cache: CachedRuleSource
     pats: PatService
+    trusts: TrustService
     # What the admin API changes (the CLI builds its own, without caches).
     admin: AdminServices
 
@@ -123,6 +131,21 @@ def build_pat_service(config: Config, sessionmaker: async_sessionmaker[AsyncSess
     return PatService(sessionmaker, hash_key=key)
 
 
+def build_federation_authenticator(
+    config: Config, trusts: TrustService, *, cached: bool = True
+) -> FederationAuthenticator:
+    """ID tokens through trusts, issuers reached with ``trust.ca_file`` and ``trust.timeout``.
+
+    ``cached``: verified tokens are remembered (authsvc.authn.federation.VERIFIED_TTL).
+    """
+    verifier: TokenVerifier = IdTokenVerifier(
+        ca_file=config.trust.ca_file, timeout=config.trust.timeout
+    )
+    if cached:
+        verifier = CachedIdTokenVerifier(verifier)
+    return FederationAuthenticator(trusts, verifier)
+
+
 def build_ldap_authenticator(
     config: Config, sessionmaker: async_sessionmaker[AsyncSession], executor: Executor
 ) -> LdapAuthenticator:
@@ -163,11 +186,14 @@ def build_services(
     # that recognises the user decides, as in docker_auth.
     pat_service = build_pat_service(config, sessionmaker)
     # Personal access tokens next: a PAT-shaped password is theirs whatever the user name, so
-    # it never costs an argon2 verification or a directory bind.
+    # it never costs an argon2 verification or a directory bind. Then ID tokens: the user name
+    # `oidc` (and the token exchange grant) belong to workload identity federation.
+    trusts = TrustService(sessionmaker)
     chain = AuthenticatorChain(
         [
             RefreshTokenAuthenticator(refresh_tokens, local),
             PatAuthenticator(pat_service, CachedUserDirectory(SqlUserDirectory(sessionmaker))),
+            build_federation_authenticator(config, trusts),
             *(backends[name] for name in config.auth.authenticators),
         ]
     )
@@ -179,7 +205,7 @@ def build_services(
         config, sessionmaker, executor=executor, pats=pat_service, local=local,
         rule_cache=rule_cache,
     )  # fmt: skip
-    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service, admin)
+    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service, trusts, admin)
 
 
 class _NoPasswords:

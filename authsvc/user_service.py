@@ -28,6 +28,7 @@ def user_to_dict(user: store.UserRecord) -> dict[str, object]:
         "updated_at": user.updated_at.isoformat(),
         "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         "source": user.source,
+        "token_ttl": user.token_ttl,
     }
 
 
@@ -66,7 +67,12 @@ class UserService:
         return await loop.run_in_executor(self._executor, self._hasher.hash, password), generated
 
     async def add(
-        self, name: str, password: str | None, *, admin: bool = False
+        self,
+        name: str,
+        password: str | None,
+        *,
+        admin: bool = False,
+        token_ttl: int | None = None,
     ) -> tuple[store.UserRecord, str | None]:
         """Create a user; return it and the generated password (None when one was given).
 
@@ -75,7 +81,9 @@ class UserService:
         name = normalize_username(name)
         password_hash, generated = await self._hash(password)
         async with store.transaction(self._sessionmaker) as session:
-            user = await store.create_user(session, name, password_hash, admin=admin)
+            user = await store.create_user(
+                session, name, password_hash, admin=admin, token_ttl=token_ttl
+            )
         return user, generated
 
     async def get(self, name: str) -> store.UserRecord:
@@ -113,6 +121,12 @@ class UserService:
         name = known_name(name)
         async with store.transaction(self._sessionmaker) as session:
             return await store.set_disabled(session, name, disabled)
+
+    async def set_token_ttl(self, name: str, token_ttl: int | None) -> None:
+        """Set the user's access-token lifetime in seconds (None: the server's)."""
+        name = known_name(name)
+        async with store.transaction(self._sessionmaker) as session:
+            await store.set_token_ttl(session, name, token_ttl)
 
     async def delete(self, name: str) -> None:
         """Delete a user with their memberships, refresh tokens and access tokens."""

@@ -342,9 +342,21 @@ def ta_audit_cost(b: Bench) -> None:
                     require_no_errors(result, f"TA {svc.label}")
                     if rep >= 0:
                         row.ours.append(result["rps"])
+                        add_load_details(row, result)
             on_row, off_row = rows[b.auth.label], rows[off.label]
             for row in (on_row, off_row):
                 row.check = bool(row.ours)
             if on_row.ours_median and off_row.ours_median:
                 cost = 1 - on_row.ours_median / off_row.ours_median
                 on_row.note = f"the audit costs {cost:.1%} of the throughput without it"
+                # Server CPU per token is the steadier figure on a loaded machine: throughput
+                # moves with whatever else runs, the work one token costs much less.
+                cpu_on, cpu_off = (
+                    statistics.median(r.details.get("server_cpu_ms_per_request") or [0.0])
+                    for r in (on_row, off_row)
+                )
+                if cpu_on and cpu_off:
+                    on_row.note += (
+                        f", and {cpu_on / cpu_off - 1:.1%} more server CPU per token"
+                        f" ({cpu_on * 1000:.0f} vs {cpu_off * 1000:.0f} us)"
+                    )

@@ -6,20 +6,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from registry.appkeys import CONFIG, METRICS, STORAGE, UPLOAD_PURGER, VERIFIER
+from registry.appkeys import CONFIG, METRICS, NOTIFIER, STORAGE, UPLOAD_PURGER, VERIFIER
 from registry.auth import TokenVerifier
 from registry.config import Config
 from registry.handlers import ROUTE_TABLES
 from registry.metrics import RegistryMetrics
 from registry.middlewares import make_dispatcher, on_prepare
+from registry.notifications import Notifier
 from registry.purger import UploadPurger
 from registry.storage import Storage
 from svckit import prom
 from svckit.logs import request_id_middleware
+from svckit.memory import trimmer_ctx
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,29 @@ async def upload_purger_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def notifier_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Deliver webhook events while the app runs; at shutdown drain them for a bounded time."""
+    config = app[CONFIG]
+    if not config.notifications.active:
+        yield
+        return
+    metrics = app.get(METRICS)
+    notifier = Notifier(
+        config.notifications,
+        config.http.port,
+        metrics.notifications if metrics is not None else None,
+    )
+    await notifier.start()
+    app[NOTIFIER] = notifier
+    for cfg in config.notifications.endpoints:
+        # The URL's host only: a URL may carry credentials, and logs must not.
+        host = urlsplit(cfg.url).hostname
+        state = "disabled, skipped" if cfg.disabled else f"sending events to {host}"
+        log.info("notifications endpoint %s: %s", cfg.name, state)
+    yield
+    await notifier.close()
 
 
 async def debug_listener_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -109,7 +135,9 @@ def create_app(config: Config) -> web.Application:
     app[VERIFIER] = verifier
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(upload_purger_ctx)
+    app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(debug_listener_ctx)
+    app.cleanup_ctx.append(trimmer_ctx())
     app.on_response_prepare.append(on_prepare)
     if metrics is not None:
         app.on_response_prepare.append(metrics.on_prepare)

@@ -7,6 +7,7 @@ from aiohttp import web
 from registry.auth import Principal, TokenVerifier
 from registry.config import Config
 from registry.metrics import RegistryMetrics
+from registry.notifications import Notifier
 from registry.purger import UploadPurger
 from registry.storage import Storage
 
@@ -20,3 +21,5 @@ VERIFIER: web.AppKey[TokenVerifier | None] = web.AppKey("verifier")
 PRINCIPAL = web.RequestKey("principal", Principal)
 # The Prometheus metrics, present only with http.debug.prometheus.enabled.
 METRICS = web.AppKey("metrics", RegistryMetrics)
+# Present only when notifications.endpoints has an endpoint that is not disabled.
+NOTIFIER = web.AppKey("notifier", Notifier)

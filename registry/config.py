@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from registry.config_notifications import NotificationsConfig, parse_notifications
 from registry.config_values import (
     ConfigError as ConfigError,
 )
@@ -137,6 +138,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthTokenConfig | None = None
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
     # Dotted paths present in the file that are accepted but have no effect (logged at startup).
     ignored: tuple[str, ...] = ()
 
@@ -284,8 +286,13 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
     raw: dict[str, object] = {}
     unknown: list[str] = []
     ignored: list[str] = []
+    notifications: object = None
     if path is not None:
         document = _read_file(Path(path))
+        if isinstance(document, Mapping) and "notifications" in document:
+            # A list of endpoint mappings: parsed by registry/config_notifications.py.
+            notifications = document["notifications"]
+            document = {k: v for k, v in document.items() if k != "notifications"}
         _flatten(document, "", raw, unknown, ignored)
         if unknown:
             raise ConfigError(
@@ -345,5 +352,6 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] = os.
         validation=ValidationConfig(
             max_references=int(str(values.get("validation.manifests.maxreferences", 1000)))
         ),
+        notifications=parse_notifications(notifications, environ),
         ignored=tuple(sorted(ignored)),
     )

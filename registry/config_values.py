@@ -41,9 +41,9 @@ def as_bool(value: object, path: str) -> bool:
     return _setting(parse_bool, value, path)
 
 
-def parse_duration(value: object, path: str = "duration") -> float:
+def parse_duration(value: object, path: str = "duration", *, allow_zero: bool = False) -> float:
     """Seconds in a Go duration string ("168h", "1h30m", "500ms"); a bare number is seconds."""
-    return _setting(svckit_parse_duration, value, path)
+    return _setting(svckit_parse_duration, value, path, allow_zero=allow_zero)
 
 
 def as_size(value: object, path: str) -> int:

@@ -5,6 +5,13 @@ go-metrics HTTP handler under the ``registry_http`` namespace, and times every s
 call as ``registry_storage_action_seconds{driver,action}``. The same names, label names and
 handler names are used here, so dashboards and alerts written for Distribution work unchanged.
 Metrics exist only when prometheus is enabled: a registry without them pays nothing.
+
+Webhook notifications are counted under Distribution's ``registry_notifications`` names
+(notifications/metrics.go, go-metrics appending ``_total``): ``events_total{type,endpoint}``
+with the types ``Events`` (queued), ``Successes``, ``Failures`` (an answer other than 2xx/3xx)
+and ``Errors`` (no answer), ``pending_total{endpoint}`` (a gauge, queued or in flight) and
+``status_total{code,endpoint}``. Distribution's queue is unbounded; ours is not, and
+``registry_notifications_dropped_total{endpoint}`` counts the events it lost.
 """
 
 from __future__ import annotations
@@ -92,6 +99,7 @@ class RegistryMetrics:
             buckets=_DURATION_BUCKETS,
             registry=r,
         )
+        self.notifications = NotificationMetrics(r)
 
     def observe_storage(self, driver: str, action: str, seconds: float) -> None:
         """Record one storage driver call (``InstrumentedDriver``'s observer)."""
@@ -120,3 +128,62 @@ class RegistryMetrics:
         """Serve the metrics on Distribution's debug address for the app's lifetime."""
         async for _ in prom.serve_metrics(host, port, path, self.registry):
             yield
+
+
+class NotificationMetrics:
+    """The notification endpoints' counters (a DeliveryObserver, registry/notifications)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        """Make the metrics in ``registry``."""
+        self.events = Counter(
+            "registry_notifications_events",
+            "The number of total events",
+            ["type", "endpoint"],
+            registry=registry,
+        )
+        self.pending = Gauge(
+            "registry_notifications_pending_total",
+            "The gauge of pending events in queue",
+            ["endpoint"],
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.status = Counter(
+            "registry_notifications_status",
+            "The number of status code",
+            ["code", "endpoint"],
+            registry=registry,
+        )
+        self.dropped_events = Counter(
+            "registry_notifications_dropped",
+            "Events dropped because the endpoint's queue was full or the registry stopped",
+            ["endpoint"],
+            registry=registry,
+        )
+
+    def queued(self, endpoint: str) -> None:
+        """An event entered the endpoint's queue."""
+        prom.child(self.events, "Events", endpoint).inc()
+        prom.child(self.pending, endpoint).inc()
+
+    def done(self, endpoint: str) -> None:
+        """An event was delivered or dropped."""
+        prom.child(self.pending, endpoint).dec()
+
+    def delivered(self, endpoint: str, status: str) -> None:
+        """The endpoint accepted an event."""
+        prom.child(self.status, status, endpoint).inc()
+        prom.child(self.events, "Successes", endpoint).inc()
+
+    def refused(self, endpoint: str, status: str) -> None:
+        """The endpoint answered with a failing status."""
+        prom.child(self.status, status, endpoint).inc()
+        prom.child(self.events, "Failures", endpoint).inc()
+
+    def errored(self, endpoint: str) -> None:
+        """No answer: a connection error or a timeout."""
+        prom.child(self.events, "Errors", endpoint).inc()
+
+    def dropped(self, endpoint: str, count: int) -> None:
+        """Events were discarded."""
+        prom.child(self.dropped_events, endpoint).inc(count)

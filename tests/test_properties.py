@@ -4,6 +4,8 @@
   the parser raise anything but ScopeError;
 - ACL evaluation: the first matching rule decides, a deny ends the evaluation, ``${account}``
   never opens another account's namespace, and ``*`` never matches an anonymous request;
+- the filtered catalog: its first-match patterns list a repository exactly when the ACL would
+  grant pull on it (deny rules before allows included), inside and outside validity windows;
 - the manifest parser: any bytes give a Manifest or a ManifestError.
 
 A short run of every fuzz target is part of the suite too; ``make fuzz`` runs them for longer.
@@ -11,10 +13,13 @@ A short run of every fuzz target is part of the suite too; ``make fuzz`` runs th
 
 from __future__ import annotations
 
+import datetime as dt
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authsvc.acl import AclRule, evaluate
+from authsvc.authz.catalog import acl_entries, catalog_filter
 from authsvc.scope import Scope, format_scope, parse_scope
 from tests.fuzz import __main__ as fuzz
 from tests.fuzz.targets import CONTENT_TYPES, MANIFESTS, SCOPES, manifest_target, scope_target
@@ -93,6 +98,60 @@ def test_star_never_matches_anonymous(name: str, actions: list[str]) -> None:
     scope = Scope("repository", name, tuple(dict.fromkeys(actions)))
     decision = evaluate(rules, account=None, groups=frozenset(), scope=scope, service="r")
     assert decision.granted == () and decision.rule is None
+
+
+NOW = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+RULE_ACCOUNTS = st.sampled_from(["*", "alice", "bob", "group:devs", "/a.*/"])
+RULE_NAMES = st.sampled_from(
+    ["*", "team/*", "team/secret", "${account}/*", "/te.m/.*/", "a?", "[ab]*", "x/*/y"]
+)
+RULE_ACTIONS = st.sampled_from([("pull",), ("push",), ("pull", "push"), ("*",), ("delete",)])
+WINDOWS = st.sampled_from([(None, None), (NOW - HOUR, None), (None, NOW), (NOW + HOUR, None)])
+RULE_TYPES = st.sampled_from(["repository", "*", "registry"])
+
+
+@st.composite
+def acl_rules(draw: st.DrawFn, n: int) -> AclRule:
+    effect = draw(st.sampled_from(["allow", "allow", "deny"]))
+    valid_from, valid_until = draw(WINDOWS)
+    return rule(
+        n,
+        account=draw(RULE_ACCOUNTS),
+        name=draw(RULE_NAMES),
+        type=draw(RULE_TYPES),
+        service=draw(st.sampled_from([None, "r", "other"])),
+        effect=effect,
+        actions=draw(RULE_ACTIONS) if effect == "allow" else (),
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+
+
+CATALOG_NAMES = st.sampled_from(
+    ["team/app", "team/secret", "alice/x", "bob/y", "a1", "b", "x/q/y", "tea/m", "other"]
+)
+
+
+@settings(max_examples=300)
+@given(
+    rules=st.integers(0, 6).flatmap(lambda k: st.tuples(*[acl_rules(i) for i in range(k)])),
+    account=st.sampled_from(["alice", "bob", "carol", None]),
+    devs=st.booleans(),
+    names=st.lists(CATALOG_NAMES | NAMES, max_size=8),
+)
+def test_the_catalog_filter_lists_exactly_the_pullable_names(
+    rules: tuple[AclRule, ...], account: str | None, devs: bool, names: list[str]
+) -> None:
+    groups = frozenset({"devs"}) if devs and account else frozenset()
+    entries = acl_entries(rules, account=account, groups=groups, service="r", now=NOW)
+    shown = catalog_filter(entries)
+    for name in names:
+        scope = Scope("repository", name, ("pull",))
+        decision = evaluate(
+            rules, account=account, groups=groups, scope=scope, service="r", now=NOW
+        )
+        assert shown.shows(name) == (decision.granted == ("pull",)), (name, entries)
 
 
 def test_a_short_fuzz_run_finds_nothing() -> None:

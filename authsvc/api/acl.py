@@ -12,14 +12,16 @@ from typing import Any
 from aiohttp import web
 
 from authsvc import acl
-from authsvc.acl_service import Position
+from authsvc.acl_service import Position, parse_moment
 from authsvc.api.routing import ApiRoutes, Call, Param, json_response, no_content
-from authsvc.api.schema import array, integer, nullable, obj, string
+from authsvc.api.schema import array, boolean, integer, nullable, obj, string
 from authsvc.explain import explanation_json
+from authsvc.models import utcnow
 from authsvc.scope import MAX_SCOPES
 
 api = ApiRoutes("acl", "Access rules, first match wins (`authsvc acl`)")
 
+TIME = string(fmt="date-time", max_length=64)
 RULE_ID = integer(minimum=1, maximum=10**18 - 1)
 PRIORITY = integer("lower is evaluated first", minimum=acl.MIN_PRIORITY, maximum=acl.MAX_PRIORITY)
 PATTERN = string("a glob or /regex/", min_length=1, max_length=acl.MAX_PATTERN_LENGTH)
@@ -38,7 +40,10 @@ RULE = api.component(
             "actions": array(ACTION, max_items=len(acl.ACTIONS)),
             "effect": string(enum=acl.EFFECTS),
             "comment": nullable(COMMENT),
-            "created_at": nullable(string(fmt="date-time", max_length=64)),
+            "filtered": boolean("a catalog grant filtered to the pullable repositories"),
+            "valid_from": nullable(TIME),
+            "valid_until": nullable(TIME),
+            "created_at": nullable(TIME),
         },
         ["id", "priority", "account", "type", "name", "service", "actions", "effect", "comment"],
     ),
@@ -73,10 +78,13 @@ EXPLANATION = api.component(
                 "exactly the access claim of a token",
                 max_items=MAX_SCOPES,
             ),
+            "catalog_filter": nullable(
+                array(array(string(max_length=4096), max_items=10_000), max_items=10_000)
+            ),
             "scopes": GRANTS,
             "if_allowed": {**GRANTS, "type": ["array", "null"]},
         },
-        ["account", "service", "refused", "access", "scopes", "if_allowed"],
+        ["account", "service", "refused", "access", "catalog_filter", "scopes", "if_allowed"],
     ),
 )
 NEW_RULE = obj(
@@ -94,6 +102,12 @@ NEW_RULE = obj(
         "before": {**RULE_ID, "description": "place it just before this rule"},
         "after": {**RULE_ID, "description": "place it just after this rule"},
         "comment": COMMENT,
+        "valid_from": string(
+            "the rule applies from then: RFC 3339 with offset, or a duration from now (30d)",
+            max_length=64,
+        ),
+        "valid_until": string("the rule stops applying then (as valid_from)", max_length=64),
+        "filtered": boolean("with type registry, name catalog: filter the catalog"),
     },
     ["account", "name"],
 )  # fmt: skip
@@ -127,6 +141,11 @@ async def create_rule(call: Call) -> web.Response:
     """
     body = call.body
     position = _position(body)
+    now = utcnow()
+    valid_from, valid_until = (
+        parse_moment(body[key], key, now) if key in body else None
+        for key in ("valid_from", "valid_until")
+    )
     rule = await call.admin.acl.add(
         account=body["account"],
         name=body["name"],
@@ -137,6 +156,9 @@ async def create_rule(call: Call) -> web.Response:
         priority=body.get("priority", acl.DEFAULT_PRIORITY),
         comment=body.get("comment"),
         position=position,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        filtered=bool(body.get("filtered", False)),
     )
     # The CLI's row names every option, defaults included.
     call.audit(
@@ -144,6 +166,8 @@ async def create_rule(call: Call) -> web.Response:
         actions=",".join(body.get("actions", [])) or None, service=body.get("service"),
         effect=rule.effect, priority=body.get("priority", acl.DEFAULT_PRIORITY),
         before=body.get("before"), after=body.get("after"), comment=body.get("comment"),
+        valid_from=body.get("valid_from"), valid_until=body.get("valid_until"),
+        filtered=body.get("filtered"),
     )  # fmt: skip
     return json_response(acl.rule_to_dict(rule), status=201)
 

@@ -14,7 +14,8 @@ from authsvc.api.routing import (
     page_of,
     page_params,
 )
-from authsvc.api.schema import Schema, array, boolean, obj, string
+from authsvc.api.schema import Schema, array, boolean, nullable, obj, string
+from authsvc.api.users import TOKEN_TTL
 from authsvc.models import utcnow
 from authsvc.pat_service import MAX_NAME_LENGTH
 from authsvc.robot_service import parse_overlap, robot_to_dict
@@ -26,6 +27,7 @@ ROBOT_FIELDS: dict[str, Schema] = {
     "name": string("robot$NAME", max_length=255),
     "disabled": boolean(),
     "created_at": string(fmt="date-time", max_length=64),
+    "token_ttl": nullable(TOKEN_TTL),
     "secrets": array(PAT, "its secrets (tokens), oldest first", max_items=1_000_000),
 }
 ROBOT = api.component("Robot", obj(ROBOT_FIELDS, list(ROBOT_FIELDS)))
@@ -54,6 +56,7 @@ async def list_robots(call: Call) -> web.Response:
             "scopes": SCOPES,
             "expires_in": string("secret lifetime such as 90d (default: never)", max_length=32),
             "description": string("what it is for", min_length=1, max_length=MAX_NAME_LENGTH),
+            "token_ttl": TOKEN_TTL,
         },
         ["name", "scopes"],
     ),
@@ -64,11 +67,11 @@ async def create_robot(call: Call) -> web.Response:
     body = call.body
     robot, secret = await call.admin.robots.add(
         body["name"], scopes=body["scopes"], expires_in=expires_in(body.get("expires_in")),
-        description=body.get("description"),
+        description=body.get("description"), token_ttl=body.get("token_ttl"),
     )  # fmt: skip
     call.audit(
-        "robot add", name=body["name"], scope=body["scopes"],
-        expires=body.get("expires_in"), description=body.get("description"),
+        "robot add", name=body["name"], scope=body["scopes"], expires=body.get("expires_in"),
+        description=body.get("description"), token_ttl=body.get("token_ttl"),
     )  # fmt: skip
     return json_response({**robot_to_dict(robot, utcnow()), "secret": secret}, status=201)
 
@@ -80,16 +83,30 @@ async def get_robot(call: Call) -> web.Response:
 
 
 @api.route(
-    "PATCH", "/api/v1/robots/{name}", summary="Disable or enable a robot", response=ROBOT,
-    body=obj({"disabled": boolean()}, ["disabled"]),
+    "PATCH", "/api/v1/robots/{name}", summary="Change a robot's state or token lifetime",
+    response=ROBOT,
+    body=obj(
+        {
+            "disabled": boolean(),
+            "token_ttl": nullable({**TOKEN_TTL, "description": "null: the server's setting"}),
+        }
+    ),
 )  # fmt: skip
 async def update_robot(call: Call) -> web.Response:
-    """Disable or enable a robot (its secrets stop or start working within a second)."""
+    """Disable or enable a robot (its secrets stop or start working within a second), and/or
+    set its access-token lifetime."""
     robots = call.admin.robots
     robot = await robots.get(call.path["name"])
-    disabled = bool(call.body["disabled"])
-    await robots.set_disabled(robot.user.name, disabled)
-    call.audit(f"robot {'disable' if disabled else 'enable'}", name=call.path["name"])
+    if not call.body:
+        raise ValueError("give disabled, token_ttl or both")
+    if "disabled" in call.body:
+        disabled = bool(call.body["disabled"])
+        await robots.set_disabled(robot.user.name, disabled)
+        call.audit(f"robot {'disable' if disabled else 'enable'}", name=call.path["name"])
+    if "token_ttl" in call.body:
+        token_ttl = call.body["token_ttl"]
+        await robots.set_token_ttl(robot.user.name, token_ttl)
+        call.audit("robot token-ttl", name=call.path["name"], ttl=token_ttl or "default")
     return json_response(robot_to_dict(await robots.get(robot.user.name), utcnow()))
 
 

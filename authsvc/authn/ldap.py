@@ -201,7 +201,10 @@ class LdapAuthenticator:
             return stored
         user = stored
         groups = await self._directory.groups(user.id)
-        return Authenticated(Identity(user.name, groups, CredentialKind.PASSWORD, user.id))
+        identity = Identity(
+            user.name, groups, CredentialKind.PASSWORD, user.id, token_ttl=user.token_ttl
+        )
+        return Authenticated(identity)
 
     async def _remember(
         self, name: str, entry: ldap_client.DirectoryEntry, known: store.UserRecord | None

@@ -109,7 +109,8 @@ class LocalAuthenticator:
         return await self._identity(user, kind)
 
     async def _identity(self, user: store.UserRecord, kind: CredentialKind) -> Identity:
-        return Identity(user.name, await self._directory.groups(user.id), kind, user.id)
+        groups = await self._directory.groups(user.id)
+        return Identity(user.name, groups, kind, user.id, token_ttl=user.token_ttl)
 
     async def _record_login(self, user: store.UserRecord, new_hash: str | None) -> None:
         # Bookkeeping, off the login's path: a database that refuses writes (locked, read-only,

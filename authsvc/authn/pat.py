@@ -65,6 +65,11 @@ class PatAuthenticator:
             return WrongCredentials(USER_DISABLED)
         groups = await self._directory.groups(user.id)
         identity = Identity(
-            user.name, groups, CredentialKind.PERSONAL_ACCESS_TOKEN, user.id, cap=valid.caps
+            user.name,
+            groups,
+            CredentialKind.PERSONAL_ACCESS_TOKEN,
+            user.id,
+            cap=valid.caps,
+            token_ttl=user.token_ttl,
         )
         return Authenticated(identity)

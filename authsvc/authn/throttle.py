@@ -1,8 +1,8 @@
 """Login throttling around the authenticator chain: per account and address, and per address.
 
 Every credential checked through the chain (GET Basic, the POST password grant, the account
-page, personal access tokens) passes here first. Refresh tokens do not: they are 256-bit
-random secrets nobody can guess, and a user under attack must keep her sessions.
+page, personal access tokens, CI ID tokens) passes here first. Refresh tokens do not: they are
+256-bit random secrets nobody can guess, and a user under attack must keep her sessions.
 
 - A blocked key is refused with 429 before any password is checked, so a throttled attacker
   costs one cached lookup, not an argon2id run.
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
 from authsvc.authn.chain import AuthenticatorChain
+from authsvc.authn.federation import TokenRefused, is_id_token_login, unverified_claims
 from authsvc.authn.types import CredentialKind, Credentials, Identity
 from authsvc.config import ThrottleConfig
 from authsvc.errors import AuthError, ErrorCode
@@ -59,6 +60,22 @@ def throttle_name(username: str) -> str:
         return normalize_username(username)
     except ValueError:
         return username[:255]
+
+
+def throttle_key(credentials: Credentials) -> str:
+    """The name failures are counted under: the user name, or for an ID token its ``sub``.
+
+    CI jobs behind one address (a NAT, a runner fleet) all log in as ``oidc``: counting them
+    by the token's (unverified) subject keeps one failing pipeline from blocking the others.
+    Someone who varies the subject still meets the per-address limit.
+    """
+    if is_id_token_login(credentials):
+        try:
+            subject = unverified_claims(credentials.secret.strip()).get("sub")
+        except TokenRefused:
+            subject = None
+        return f"oidc:{subject}"[:255] if isinstance(subject, str) else "oidc"
+    return throttle_name(credentials.username)
 
 
 class ThrottleState(Protocol):
@@ -157,7 +174,7 @@ class LoginThrottle:
         """The inner chain's answer, unless the key is blocked (429, nothing verified)."""
         if not self._config.enabled or credentials.kind is CredentialKind.REFRESH_TOKEN:
             return await self._inner.authenticate(credentials)
-        name = throttle_name(credentials.username)
+        name = throttle_key(credentials)
         address = credentials.address or "unknown"
         rows = await self._state.read(name, address)
         self._refuse_if_blocked(rows, self._clock())

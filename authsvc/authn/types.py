@@ -21,6 +21,9 @@ class CredentialKind(StrEnum):
     PASSWORD = "password"
     REFRESH_TOKEN = "refresh_token"
     PERSONAL_ACCESS_TOKEN = "personal_access_token"
+    # An OpenID Connect ID token through a trust (authsvc.authn.federation): the Basic
+    # password of the user ``oidc``, or the subject token of an RFC 8693 token exchange.
+    ID_TOKEN = "id_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,18 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class Federation:
+    """How a federated identity got in: the trust that matched and the ID token's subject."""
+
+    trust: str
+    # The ID token's ``iss`` and ``sub``, for the audit trail (repo:org/app:ref:refs/heads/main).
+    issuer: str
+    subject: str
+    # The trust's access-token lifetime in seconds; None: the server's.
+    ttl: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """An authenticated subject: the token's ``sub`` and the input of ACL evaluation."""
 
@@ -58,6 +73,12 @@ class Identity:
     # What the credential may be used for at most (a personal access token's scopes); None
     # means the ACL alone decides. The authorizer's grant is intersected with it.
     cap: tuple[ScopeCap, ...] | None = None
+    # The account's own access-token lifetime in seconds (users.token_ttl); None means the
+    # server's AUTHSVC_TOKEN_TTL.
+    token_ttl: int | None = None
+    # Set for an ID token accepted through a trust: then the cap is the whole grant and the
+    # ACL is not consulted (authsvc.trusts explains why).
+    federation: Federation | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from authsvc.authn.types import Identity
+from authsvc.authz.catalog import catalog_filter
 from authsvc.authz.grants import AccessEntry, merge_grants
 from authsvc.authz.types import Authorizer, ScopeGrant
-from authsvc.caps import capped_actions
+from authsvc.caps import ScopeCap, capped_actions
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.scope import Scope
+from svckit.catalog_filter import MAX_CLAIM_CHARS, CatalogFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,8 @@ class AccessDecision:
     service: str
     grants: tuple[ScopeGrant, ...]
     access: tuple[AccessEntry, ...]
+    # The ``authsvc.catalog`` claim's filter when a filtered rule granted the catalog.
+    catalog: CatalogFilter | None = None
 
 
 class AccessDecider:
@@ -42,10 +46,41 @@ class AccessDecider:
         self, identity: Identity | None, service: str, scopes: Sequence[Scope]
     ) -> AccessDecision:
         """Grant each scope what the policy allows and merge the result into access entries."""
+        if identity is not None and identity.federation is not None:
+            # A trust's grant is the whole policy: what was requested, cut to the grant.
+            cap = identity.cap or ()
+            grants = tuple(ScopeGrant(s, capped_actions(cap, s, s.actions), None) for s in scopes)
+            return AccessDecision(service, grants, merge_grants(grants))
         grants = await self.authorizer.authorize(identity, service, scopes)
-        if identity is not None and identity.cap is not None:
-            cap = identity.cap
+        caps = identity.cap if identity is not None else None
+        if caps is not None:
             grants = tuple(
-                ScopeGrant(g.scope, capped_actions(cap, g.scope, g.actions), g.rule) for g in grants
+                replace(g, actions=capped_actions(caps, g.scope, g.actions)) for g in grants
             )
-        return AccessDecision(service, grants, merge_grants(grants))
+        catalog: CatalogFilter | None = None
+        checked: list[ScopeGrant] = []
+        for grant in grants:
+            if grant.catalog is not None and grant.actions:
+                catalog, grant = _with_filter(grant, caps)
+            checked.append(grant)
+        grants = tuple(checked)
+        return AccessDecision(service, grants, merge_grants(grants), catalog)
+
+
+def _with_filter(
+    grant: ScopeGrant, caps: Sequence[ScopeCap] | None
+) -> tuple[CatalogFilter | None, ScopeGrant]:
+    """The filter of a filtered catalog grant, or no catalog at all if the claim is too big.
+
+    Dropping the grant fails closed: a token without the claim would list every repository.
+    """
+    assert grant.catalog is not None
+    found = catalog_filter(grant.catalog, caps)
+    size = found.claim_size()
+    if size > MAX_CLAIM_CHARS:
+        note = (
+            f"not granted: the filtered catalog's patterns take {size} characters, "
+            f"more than {MAX_CLAIM_CHARS}"
+        )
+        return None, replace(grant, actions=(), note=note)
+    return found, grant

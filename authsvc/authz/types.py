@@ -9,6 +9,7 @@ from typing import Protocol
 from authsvc.acl import AclRule
 from authsvc.authn.types import Identity
 from authsvc.scope import Scope
+from svckit.catalog_filter import Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,13 @@ class ScopeGrant:
     scope: Scope
     actions: tuple[str, ...]
     rule: AclRule | None
+    # Rules that matched but were skipped, being outside their validity window.
+    outside_window: tuple[AclRule, ...] = ()
+    # For a catalog granted by a filtered rule: the account's first-match list of what it may
+    # pull (authsvc.authz.catalog); None when the catalog is granted whole or not at all.
+    catalog: tuple[Entry, ...] | None = None
+    # Why something the rule allows was not granted after all (shown by acl check).
+    note: str | None = None
 
 
 class Authorizer(Protocol):

@@ -22,6 +22,7 @@ _GROUPS = (
     "refresh_tokens",
     "pat",
     "robot",
+    "trust",
     "throttle",
     "audit",
 )

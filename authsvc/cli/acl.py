@@ -13,9 +13,10 @@ from pathlib import Path
 
 from authsvc import acl, aclfile
 from authsvc.acl_service import Position
-from authsvc.cli.common import CliError, print_json
+from authsvc.cli.common import CliError, parse_moment, print_json
 from authsvc.cli.dbsession import run_admin
 from authsvc.explain import Explanation, explanation_json, explanation_lines
+from authsvc.models import utcnow
 from authsvc.services import AdminServices
 
 
@@ -32,6 +33,9 @@ def _position(args: argparse.Namespace) -> Position | None:
 def cmd_add(args: argparse.Namespace) -> int:
     """Validate and store one rule, at --priority or just --before/--after a rule."""
     position = _position(args)
+    now = utcnow()
+    valid_from = parse_moment(args.valid_from, "--from", now) if args.valid_from else None
+    valid_until = parse_moment(args.valid_until, "--until", now) if args.valid_until else None
 
     async def action(admin: AdminServices) -> acl.AclRule:
         return await admin.acl.add(
@@ -44,6 +48,9 @@ def cmd_add(args: argparse.Namespace) -> int:
             priority=args.priority,
             comment=args.comment,
             position=position,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            filtered=args.filtered,
         )
 
     rule = run_admin(args, action)
@@ -148,6 +155,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"lower is evaluated first (default {acl.DEFAULT_PRIORITY})",
     )
     add.add_argument("--comment", help="free text, shown by acl list and acl check")
+    add.add_argument(
+        "--from",
+        dest="valid_from",
+        metavar="TIME",
+        help="the rule applies from TIME: RFC 3339 (2027-01-31T09:00:00Z) or a duration from now",
+    )
+    add.add_argument(
+        "--until",
+        dest="valid_until",
+        metavar="TIME",
+        help="the rule stops applying at TIME (RFC 3339, or a duration from now such as 30d)",
+    )
+    add.add_argument(
+        "--filtered",
+        action="store_true",
+        help="with --type registry --name catalog: grant the catalog filtered to the "
+        "repositories the account may pull",
+    )
     add.add_argument(
         "--before", type=int, metavar="ID", help="evaluate just before rule ID (sets the priority)"
     )

@@ -26,12 +26,13 @@ from svckit.settings import SettingError, parse_duration
 
 # The commands that change something, by group; each leaves an ``admin`` row when it succeeds.
 CHANGES = {
-    "user": {"add", "passwd", "disable", "enable", "delete", "import"},
+    "user": {"add", "passwd", "disable", "enable", "delete", "import", "token-ttl"},
     "group": {"add", "delete", "member"},
     "acl": {"add", "delete", "import"},
     "token": {"revoke"},
     "pat": {"create", "revoke"},
-    "robot": {"add", "disable", "enable", "delete", "secret"},
+    "robot": {"add", "disable", "enable", "delete", "secret", "token-ttl"},
+    "trust": {"add", "delete"},
     "throttle": {"clear"},
 }
 # Arguments never copied into the row: options of the command line itself, not of the change.

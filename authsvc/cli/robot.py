@@ -10,7 +10,7 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from authsvc.cli.common import CliError, print_json
+from authsvc.cli.common import CliError, parse_token_ttl, print_json
 from authsvc.cli.dbsession import run_with_services
 from authsvc.cli.pat import parse_expiry
 from authsvc.config import Config
@@ -34,12 +34,17 @@ def _print_secret(robot: RobotRecord, secret: str, what: str, as_json: bool) -> 
 def cmd_add(args: argparse.Namespace) -> int:
     """Create a robot and print its secret."""
     expires = parse_expiry(args.expires)
+    token_ttl = parse_token_ttl(args.token_ttl) if args.token_ttl else None
 
     async def action(
         sessionmaker: async_sessionmaker[AsyncSession], config: Config
     ) -> tuple[RobotRecord, str]:
         return await _service(sessionmaker, config).add(
-            args.name, scopes=args.scope, expires_in=expires, description=args.description
+            args.name,
+            scopes=args.scope,
+            expires_in=expires,
+            description=args.description,
+            token_ttl=token_ttl,
         )
 
     robot, secret = run_with_services(args, action)
@@ -68,9 +73,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         active = [s for s in secrets if s["status"] == "active"]
         scopes = " ".join(active[-1]["scopes"]) if active else "-"
         expires = (active[-1]["expires_at"] or "never") if active else "-"
+        ttl = robot["token_ttl"]
         print(
             f"{robot['name']} {state} active_secrets={len(active)} scopes={scopes} "
-            f"expires={expires}"
+            f"expires={expires}" + (f" token_ttl={ttl}s" if ttl is not None else "")
         )
     return 0
 
@@ -105,6 +111,19 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_ttl(args: argparse.Namespace) -> int:
+    """Set a robot's access-token lifetime, or return it to the server's (``default``)."""
+    token_ttl = parse_token_ttl(args.ttl, "TTL")
+
+    async def action(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> None:
+        await _service(sessionmaker, config).set_token_ttl(args.name, token_ttl)
+
+    run_with_services(args, action)
+    shown = "the server's default" if token_ttl is None else f"{token_ttl} seconds"
+    print(f"access tokens of robot {args.name!r} now live {shown}")
+    return 0
+
+
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Make a new secret; older ones stop after the overlap."""
     try:
@@ -136,6 +155,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add.add_argument("--expires", help="secret lifetime such as 90d (default: never)")
     add.add_argument("--description", help="what it is for")
+    add.add_argument(
+        "--token-ttl",
+        metavar="TTL",
+        help="access-token lifetime overriding AUTHSVC_TOKEN_TTL (e.g. 900, 15m; >= 60 s)",
+    )
     add.add_argument("--json", action="store_true", help="machine-readable output")
     add.set_defaults(func=cmd_add)
 
@@ -147,6 +171,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         command = sub.add_parser(verb, help=f"{verb} a robot")
         command.add_argument("name", help="NAME or robot$NAME")
         command.set_defaults(func=func)
+
+    ttl = sub.add_parser("token-ttl", help="set the robot's access-token lifetime")
+    ttl.add_argument("name", help="NAME or robot$NAME")
+    ttl.add_argument("ttl", metavar="TTL", help="a duration of at least 60 s, or default")
+    ttl.set_defaults(func=cmd_token_ttl)
 
     secret = sub.add_parser("secret", help="manage a robot's secret")
     secret_sub = secret.add_subparsers(dest="secret_command", required=True, metavar="COMMAND")

@@ -13,12 +13,14 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc import store
-from authsvc.cli.common import CliError, print_json, read_password_stdin
+from authsvc.cli.common import CliError, parse_token_ttl, print_json, read_password_stdin
 from authsvc.cli.dbsession import run_admin, run_in_session
 from authsvc.names import normalize_username
 from authsvc.passwords import is_bcrypt_hash
 from authsvc.services import AdminServices
 from authsvc.user_service import user_to_dict
+
+TOKEN_TTL_HELP = "access-token lifetime overriding AUTHSVC_TOKEN_TTL (e.g. 900, 15m; >= 60 s)"
 
 
 def _name(value: str) -> str:
@@ -45,9 +47,10 @@ def _print_generated(generated: str | None) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     """Create a user with a password from stdin or a generated one, printed once."""
     name, password = _name(args.name), _password(args)
+    token_ttl = parse_token_ttl(args.token_ttl) if args.token_ttl else None
 
     async def action(admin: AdminServices) -> tuple[store.UserRecord, str | None]:
-        return await admin.users.add(name, password, admin=args.admin)
+        return await admin.users.add(name, password, admin=args.admin, token_ttl=token_ttl)
 
     user, generated = run_admin(args, action)
     print(f"created user {user.name!r}" + (" (admin)" if user.admin else ""))
@@ -70,6 +73,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         last = user.last_login_at.isoformat(timespec="seconds") if user.last_login_at else "never"
         if user.source != "local":
             flags.append(user.source)
+        if user.token_ttl is not None:
+            flags.append(f"token ttl {user.token_ttl}s")
         suffix = f" [{', '.join(flags)}]" if flags else ""
         print(f"{user.name}{suffix} (last login: {last})")
     return 0
@@ -111,6 +116,20 @@ def _set_disabled(disabled: bool) -> Callable[[argparse.Namespace], int]:
 
     command.__doc__ = f"{'Disable' if disabled else 'Enable'} a user."
     return command
+
+
+def cmd_token_ttl(args: argparse.Namespace) -> int:
+    """Set a user's access-token lifetime, or return it to the server's (``default``)."""
+    name = _name(args.name)
+    token_ttl = parse_token_ttl(args.ttl, "TTL")
+
+    async def action(admin: AdminServices) -> None:
+        await admin.users.set_token_ttl(name, token_ttl)
+
+    run_admin(args, action)
+    shown = "the server's default" if token_ttl is None else f"{token_ttl} seconds"
+    print(f"access tokens of {name!r} now live {shown}")
+    return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -180,6 +199,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--password-stdin", action="store_true", help="read the password from stdin (one line)"
     )
     add.add_argument("--admin", action="store_true", help="mark the user as an administrator")
+    add.add_argument("--token-ttl", metavar="TTL", help=TOKEN_TTL_HELP)
     add.set_defaults(func=cmd_add)
 
     listing = sub.add_parser("list", help="list users")
@@ -197,6 +217,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         cmd = sub.add_parser(verb, help=f"{verb} a user")
         cmd.add_argument("name")
         cmd.set_defaults(func=_set_disabled(disabled))
+
+    ttl = sub.add_parser("token-ttl", help="set the user's access-token lifetime")
+    ttl.add_argument("name")
+    ttl.add_argument("ttl", metavar="TTL", help=TOKEN_TTL_HELP + "; default: the server's")
+    ttl.set_defaults(func=cmd_token_ttl)
 
     remove = sub.add_parser("delete", help="delete a user")
     remove.add_argument("name")

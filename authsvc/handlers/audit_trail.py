@@ -17,6 +17,7 @@ from authsvc.access_tokens import IssuedToken
 from authsvc.appkeys import AUDIT, CONFIG, TRUSTED_PROXIES
 from authsvc.audit import ADMIN
 from authsvc.authn.throttle import throttle_name
+from authsvc.authn.types import Federation
 from authsvc.authz.decider import AccessDecision
 from authsvc.errors import AuthError, ErrorCode
 from authsvc.models import utcnow
@@ -49,8 +50,10 @@ class TokenAudit:
     service: str = ""
     client_id: str = ""
     requested: str = ""
-    # basic, anonymous, password or refresh_token: the metrics' grant label.
+    # basic, anonymous, password, refresh_token or token_exchange: the metrics' grant label.
     grant: str = "anonymous"
+    # Set when an ID token got in through a trust: the row names the trust and the token's sub.
+    federation: Federation | None = None
 
     @classmethod
     def of(cls, request: web.Request) -> TokenAudit:
@@ -69,6 +72,11 @@ class TokenAudit:
         rules = " ".join(
             f"{format_scope(g.scope)}=rule:{g.rule.id}" for g in decision.grants if g.rule
         )
+        detail = ""
+        if self.federation is not None:
+            # The trust decided every scope; the ID token's iss and sub say which job it was.
+            rules = f"trust:{self.federation.trust}"
+            detail = f"iss={self.federation.issuer} sub={self.federation.subject}"[:1024]
         request.app[AUDIT].record(
             AuditRecord(
                 at=utcnow(),
@@ -76,6 +84,7 @@ class TokenAudit:
                 jti=token.jti,
                 granted=token.scope,
                 rule=rules,
+                detail=detail,
                 **self._common(),
             )
         )

@@ -1,7 +1,8 @@
 """The token endpoint: ``GET /auth`` (Docker token spec) and ``POST /auth`` (OAuth2 grants).
 
 GET follows distribution's ``docs/spec/auth/token.md``, POST follows ``docs/spec/auth/oauth.md``
-and RFC 6749 §4.3 (password grant) / §6 (refresh grant). Parameter checks come first (400), then
+and RFC 6749 §4.3 (password grant) / §6 (refresh grant), plus RFC 8693 token exchange for
+OpenID Connect ID tokens (``authsvc.authn.federation``). Parameter checks come first (400), then
 authentication (401 for GET, ``invalid_grant`` for POST), then the ACL downscopes the request.
 """
 
@@ -30,6 +31,15 @@ routes = web.RouteTableDef()
 
 MAX_CLIENT_ID = 255
 _FORM = "application/x-www-form-urlencoded"
+# RFC 8693 §2.1 and §3: the grant, the subject token types an ID token may be announced as, and
+# the one token type issued (an access token for the registry).
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_TOKEN_TYPES = (
+    "urn:ietf:params:oauth:token-type:id_token",
+    "urn:ietf:params:oauth:token-type:jwt",
+)
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+GRANT_TYPES = ("password", "refresh_token", TOKEN_EXCHANGE)
 
 
 def parse_scope_params(values: Iterable[str]) -> tuple[Scope, ...]:
@@ -98,9 +108,12 @@ async def issue_access_token(
 ) -> IssuedToken:
     """Decide the scopes (the same decision ``acl check`` explains), sign, and audit it."""
     decision = await request.app[ACCESS].decide(identity, service, scopes)
-    issued = request.app[ACCESS_TOKENS].issue(identity, service, decision.access)
+    issued = request.app[ACCESS_TOKENS].issue(
+        identity, service, decision.access, catalog=decision.catalog
+    )
     if identity is not None:
         audit.subject = identity.name
+        audit.federation = identity.federation
     audit.issued(request, decision, issued)
     return issued
 
@@ -155,7 +168,9 @@ async def _get_token(request: web.Request, audit: TokenAudit) -> web.Response:
             # Compare before verifying, so a mismatch costs no argon2 run.
             check_account(query.get("account"), normalize_username_or_401(credentials.username))
         identity = await request.app[AUTHENTICATORS].authenticate(credentials)
-        check_account(query.get("account"), identity.name)
+        if identity.federation is None:
+            # A federated login's account is the Basic user name `oidc`, checked above.
+            check_account(query.get("account"), identity.name)
     issued = await issue_access_token(request, identity, service, scopes, audit)
     body: dict[str, Any] = {"token": issued.token, "access_token": issued.token, **timing(issued)}
     if offline and identity is not None and may_get_refresh_token(identity):
@@ -191,7 +206,19 @@ def required(form: MultiMapping[str], name: str) -> str:
 def grant_credentials(
     form: MultiMapping[str], grant_type: str, service: str, address: str = ""
 ) -> Credentials:
-    """The credentials a grant carries (RFC 6749 §4.3.2 password, §6 refresh_token)."""
+    """The credentials a grant carries (RFC 6749 §4.3.2 password, §6 refresh_token, RFC 8693)."""
+    if grant_type == TOKEN_EXCHANGE:
+        # RFC 8693 §2.1: subject_token and subject_token_type are required; an ID token may be
+        # announced as an id_token or as a plain JWT (GitLab's and GitHub's are both).
+        token, token_type = required(form, "subject_token"), required(form, "subject_token_type")
+        if token_type not in SUBJECT_TOKEN_TYPES:
+            raise AuthError(
+                ErrorCode.REQUEST_INVALID, f"unsupported subject_token_type {token_type!r}"
+            )
+        requested = form.get("requested_token_type", ACCESS_TOKEN_TYPE)
+        if requested != ACCESS_TOKEN_TYPE:
+            raise AuthError(ErrorCode.REQUEST_INVALID, "only access tokens are issued")
+        return Credentials(CredentialKind.ID_TOKEN, "oidc", token, service, address)
     if grant_type == "password":
         username, password = required(form, "username"), required(form, "password")
         return Credentials(CredentialKind.PASSWORD, username, password, service, address)
@@ -201,7 +228,7 @@ def grant_credentials(
 
 @routes.post("/auth")
 async def post_token(request: web.Request) -> web.Response:
-    """The OAuth2 token endpoint: ``password`` and ``refresh_token`` grants."""
+    """The OAuth2 token endpoint: ``password``, ``refresh_token`` and token-exchange grants."""
     return await _audited(request, _post_token)
 
 
@@ -209,14 +236,20 @@ async def _post_token(request: web.Request, audit: TokenAudit) -> web.Response:
     form = await read_form(request)
     audit.service = form.get("service", "")
     grant_type = required(form, "grant_type")
-    if grant_type not in ("password", "refresh_token"):
+    if grant_type not in GRANT_TYPES:
         audit.grant = "unsupported"
         raise AuthError(ErrorCode.GRANT_UNSUPPORTED, f"unsupported grant_type {grant_type!r}")
-    audit.grant = grant_type
-    service = request.app[ACCESS].check_service(form.get("service"))
-    client_id = audit.client_id = parse_client_id(required(form, "client_id"))
+    exchange = grant_type == TOKEN_EXCHANGE
+    audit.grant = "token_exchange" if exchange else grant_type
+    # RFC 8693 §2.1 names the target `audience`; `service` is what Docker clients send.
+    service = request.app[ACCESS].check_service(
+        form.get("service") or (form.get("audience") if exchange else None)
+    )
+    # RFC 8693 does not require client authentication, so no client_id is required with it.
+    client_id = form.get("client_id") if exchange else required(form, "client_id")
+    client_id = audit.client_id = parse_client_id(client_id)
     scopes = parse_scope_params(form.getall("scope", []))
-    audit.attempt(form.get("username", ""), service, scopes)
+    audit.attempt("oidc" if exchange else form.get("username", ""), service, scopes)
     access_type = form.get("access_type", "online")
     if access_type not in ("online", "offline"):
         raise AuthError(ErrorCode.REQUEST_INVALID, "access_type must be online or offline")
@@ -229,6 +262,10 @@ async def _post_token(request: web.Request, audit: TokenAudit) -> web.Response:
         "scope": issued.scope,
         **timing(issued),
     }
+    if exchange:
+        # RFC 8693 §2.2.1; and never a refresh token (may_get_refresh_token says no as well).
+        body["issued_token_type"] = ACCESS_TOKEN_TYPE
+        return token_response(body)
     if access_type == "offline" and may_get_refresh_token(identity):
         assert identity.user_id is not None
         body["refresh_token"] = await request.app[REFRESH_TOKENS].issue(

@@ -10,6 +10,7 @@ Callers use the flat namespace (``store.get_user``); the submodules only keep ea
 """
 
 from authsvc.store.audit import (
+    ROWS_PER_STATEMENT,
     AuditRecord,
     add_audit_events,
     list_audit_events,
@@ -76,6 +77,7 @@ from authsvc.store.throttle import (
     purge_login_failures,
     reset_login_failures,
 )
+from authsvc.store.trusts import TrustRecord, create_trust, delete_trust, list_trusts
 from authsvc.store.users import (
     count_users,
     create_user,
@@ -89,6 +91,7 @@ from authsvc.store.users import (
     record_login,
     set_disabled,
     set_password_hash,
+    set_token_ttl,
 )
 from authsvc.store.web_sessions import (
     WebSessionRecord,
@@ -101,6 +104,7 @@ from authsvc.store.web_sessions import (
 )
 
 __all__ = [
+    "ROWS_PER_STATEMENT",
     "UNUSABLE_PASSWORD",
     "AuditRecord",
     "Conflict",
@@ -112,6 +116,7 @@ __all__ = [
     "RefreshTokenRecord",
     "StoreError",
     "StoreUnavailable",
+    "TrustRecord",
     "UserRecord",
     "WebSessionRecord",
     "add_audit_events",
@@ -125,10 +130,12 @@ __all__ = [
     "create_group",
     "create_pat",
     "create_refresh_token",
+    "create_trust",
     "create_user",
     "create_web_session",
     "delete_group",
     "delete_rule",
+    "delete_trust",
     "delete_user",
     "delete_web_session",
     "describe_db_error",
@@ -152,6 +159,7 @@ __all__ = [
     "list_pats",
     "list_refresh_tokens",
     "list_rules",
+    "list_trusts",
     "list_users",
     "list_users_of_source",
     "ping",
@@ -169,6 +177,7 @@ __all__ = [
     "revoke_user_refresh_tokens",
     "set_disabled",
     "set_password_hash",
+    "set_token_ttl",
     "take_web_session",
     "touch_pat",
     "touch_refresh_token",

@@ -52,6 +52,8 @@ class UserRecord:
     last_login_at: dt.datetime | None
     # "local", or the identity backend that created the row at a first login ("ldap").
     source: str = "local"
+    # The account's own access-token lifetime (seconds); None: the server's setting.
+    token_ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ USER_COLUMNS = (
     User.updated_at,
     User.last_login_at,
     User.source,
+    User.token_ttl,
 )
 TOKEN_COLUMNS = (
     RefreshToken.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
@@ -15,7 +16,8 @@ from authsvc.store.common import NotFound
 
 
 def _rule(row: Sequence[Any]) -> AclRule:
-    rid, priority, account, name, type_, service, actions, effect, comment, created_at = row
+    rid, priority, account, name, type_, service, actions, effect, comment, created_at = row[:10]
+    valid_from, valid_until, filtered = row[10:]
     return AclRule(
         id=rid,
         priority=priority,
@@ -26,6 +28,9 @@ def _rule(row: Sequence[Any]) -> AclRule:
         actions=tuple(a for a in actions.split(",") if a),
         effect=cast(Effect, effect),
         comment=comment,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        filtered=bool(filtered),
         created_at=created_at,
     )
 
@@ -41,6 +46,9 @@ _RULE_COLUMNS = (
     AclRuleRow.effect,
     AclRuleRow.comment,
     AclRuleRow.created_at,
+    AclRuleRow.valid_from,
+    AclRuleRow.valid_until,
+    AclRuleRow.filtered,
 )
 
 
@@ -57,6 +65,9 @@ async def add_rules(session: AsyncSession, rules: Sequence[AclRule]) -> list[Acl
             actions=",".join(rule.actions),
             effect=rule.effect,
             comment=rule.comment,
+            valid_from=rule.valid_from,
+            valid_until=rule.valid_until,
+            filtered=rule.filtered,
             created_at=now,
         )
         for rule in rules
@@ -79,9 +90,15 @@ async def add_rule(
     effect: Effect = "allow",
     priority: int = DEFAULT_PRIORITY,
     comment: str | None = None,
+    valid_from: dt.datetime | None = None,
+    valid_until: dt.datetime | None = None,
+    filtered: bool = False,
 ) -> AclRule:
     """Validate (RuleError) and store one rule; return it with its id."""
     rule = AclRule(
+        valid_from=valid_from,
+        valid_until=valid_until,
+        filtered=filtered,
         priority=priority,
         account=account,
         name=name,

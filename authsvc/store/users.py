@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.models import DirectoryGroup, GroupMember, RefreshToken, User, utcnow
+from authsvc.models import MIN_TOKEN_TTL, DirectoryGroup, GroupMember, RefreshToken, User, utcnow
 from authsvc.names import normalize_username
 from authsvc.store.common import (
     USER_COLUMNS,
@@ -45,19 +45,38 @@ async def get_user_by_id(session: AsyncSession, user_id: int) -> UserRecord | No
 
 
 async def create_user(
-    session: AsyncSession, name: str, password_hash: str, admin: bool = False
+    session: AsyncSession,
+    name: str,
+    password_hash: str,
+    admin: bool = False,
+    *,
+    token_ttl: int | None = None,
 ) -> UserRecord:
     """Create a user (the name is normalised; ValueError if invalid, Conflict if taken)."""
     name = normalize_username(name)
     if await get_user(session, name) is not None:
         raise Conflict(f"user {name!r} already exists")
-    return await insert_user(session, name, password_hash, admin=admin)
+    return await insert_user(session, name, password_hash, admin=admin, token_ttl=token_ttl)
+
+
+def check_token_ttl(token_ttl: int | None) -> int | None:
+    """A per-account lifetime: None (the server's) or whole seconds, at least MIN_TOKEN_TTL."""
+    if token_ttl is not None and (isinstance(token_ttl, bool) or token_ttl < MIN_TOKEN_TTL):
+        raise ValueError(f"token TTL must be at least {MIN_TOKEN_TTL} seconds, got {token_ttl}")
+    return token_ttl
 
 
 async def insert_user(
-    session: AsyncSession, name: str, password_hash: str, *, admin: bool, source: str = "local"
+    session: AsyncSession,
+    name: str,
+    password_hash: str,
+    *,
+    admin: bool,
+    source: str = "local",
+    token_ttl: int | None = None,
 ) -> UserRecord:
     """Insert an enabled user row for an already normalised, free name (Conflict on a race)."""
+    token_ttl = check_token_ttl(token_ttl)
     now = utcnow()
     user = User(
         name=name,
@@ -67,10 +86,11 @@ async def insert_user(
         created_at=now,
         updated_at=now,
         source=source,
+        token_ttl=token_ttl,
     )
     session.add(user)
     await flush(session, f"user {name!r} already exists")
-    return UserRecord(user.id, name, password_hash, admin, False, now, now, None, source)
+    return UserRecord(user.id, name, password_hash, admin, False, now, now, None, source, token_ttl)
 
 
 async def list_users_of_source(
@@ -124,6 +144,15 @@ async def set_disabled(session: AsyncSession, name: str, disabled: bool) -> int:
         update(User).where(User.id == user_id).values(disabled=disabled, updated_at=utcnow())
     )
     return await revoke_tokens_of(session, user_id) if disabled else 0
+
+
+async def set_token_ttl(session: AsyncSession, name: str, token_ttl: int | None) -> None:
+    """Set a user's (or robot's) access-token lifetime; None returns to the server's."""
+    token_ttl = check_token_ttl(token_ttl)
+    user_id = await user_id_of(session, name)
+    await session.execute(
+        update(User).where(User.id == user_id).values(token_ttl=token_ttl, updated_at=utcnow())
+    )
 
 
 async def delete_user(session: AsyncSession, name: str) -> None:

@@ -8,15 +8,15 @@ What this module decides itself is the relying party's checks, each from a spec:
 - the ``iss`` response parameter, when the provider sends or promises it, must be the issuer
   (RFC 9207 §2.4), which defeats mix-up attacks;
 - the ID token's signature is checked against the provider's JWKS with an allow-list of
-  asymmetric algorithms (no ``none``, no HMAC: OpenID Connect Core §3.1.3.7), and ``iss``,
-  ``aud``, ``azp``, ``exp``, ``iat`` and ``nonce`` are checked as that section lists.
+  asymmetric algorithms (``authsvc.oidc_provider``, shared with workload identity federation:
+  no ``none``, no HMAC, OpenID Connect Core §3.1.3.7), and ``iss``, ``aud``, ``azp``, ``exp``,
+  ``iat`` and ``nonce`` are checked as that section lists.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,28 +26,31 @@ import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from authsvc.config import OidcConfig
+from authsvc.oidc_provider import (
+    LEEWAY,
+    ProviderDocuments,
+    ProviderUnavailable,
+    SignatureInvalid,
+    tls_verify,
+)
 from svckit.cache import Cache
 
-# Asymmetric JWS algorithms only: a symmetric one would let anyone holding the public JWKS (or
-# the client secret) mint ID tokens.
-ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
-# Clock skew tolerated on exp, nbf and iat.
-LEEWAY = 60
-# Discovery and keys are refetched this often; an unknown kid refetches the keys sooner.
-METADATA_TTL = 3600.0
-# At most one early key refetch per this many seconds, so forged kids cannot hammer the provider.
-KEY_REFETCH_INTERVAL = 30.0
+__all__ = [
+    "OidcClient",
+    "PendingSignIn",
+    "ProviderMetadata",
+    "ProviderUnavailable",
+    "SignInRefused",
+]
+
+# Discovery is re-read through ProviderDocuments' cache; this only saves re-parsing it.
+METADATA_TTL = 60.0
 
 
 class SignInRefused(Exception):
     """The sign-in failed a check; the message is safe to show to the person signing in."""
-
-
-class ProviderUnavailable(Exception):
-    """The provider could not be reached or answered nonsense (a 503 for the browser)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +84,11 @@ class OidcClient:
         """Use ``config``'s provider; ``clock`` is the wall clock that ID tokens are checked by."""
         self._config = config
         self._clock = clock
-        self._verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=str(config.ca_file)) if config.ca_file else True
+        self._verify = tls_verify(config.ca_file)
+        self._provider = ProviderDocuments(
+            config.issuer, verify=self._verify, timeout=config.timeout
         )
         self._metadata: Cache[str, ProviderMetadata] = Cache(ttl=METADATA_TTL)
-        self._keys: Cache[str, KeySet] = Cache(ttl=METADATA_TTL)
-        self._last_key_refetch = -KEY_REFETCH_INTERVAL
-
-    def _http(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(verify=self._verify, timeout=self._config.timeout)
 
     def _oauth(self) -> AsyncOAuth2Client:
         # A client per sign-in: Authlib's client keeps the fetched token as its own state.
@@ -104,31 +103,15 @@ class OidcClient:
             timeout=self._config.timeout,
         )
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        try:
-            async with self._http() as http:
-                response = await http.get(url)
-                response.raise_for_status()
-                document = response.json()
-        except (httpx2.HTTPError, ValueError) as exc:
-            raise ProviderUnavailable(f"{url}: {type(exc).__name__}") from None
-        if not isinstance(document, dict):
-            raise ProviderUnavailable(f"{url}: not a JSON object")
-        return document
-
     async def metadata(self) -> ProviderMetadata:
         """The provider's discovery document (OpenID Connect Discovery 1.0 §4), cached."""
         return await self._metadata.get_or_load("", self._load_metadata)
 
     async def _load_metadata(self) -> ProviderMetadata:
-        issuer = self._config.issuer
-        doc = await self._get_json(f"{issuer}/.well-known/openid-configuration")
-        # Discovery §4.3: the document's issuer must be exactly the configured one.
-        if doc.get("issuer") != issuer:
-            raise ProviderUnavailable("the discovery document names another issuer")
+        doc = await self._provider.discovery()
         try:
             return ProviderMetadata(
-                issuer=issuer,
+                issuer=self._config.issuer,
                 authorization_endpoint=str(doc["authorization_endpoint"]),
                 token_endpoint=str(doc["token_endpoint"]),
                 jwks_uri=str(doc["jwks_uri"]),
@@ -137,20 +120,6 @@ class OidcClient:
             )
         except KeyError as exc:
             raise ProviderUnavailable(f"the discovery document lacks {exc.args[0]}") from None
-
-    async def _key_set(self, *, refetch: bool = False) -> KeySet:
-        meta = await self.metadata()
-        now = time.monotonic()
-        if refetch and now - self._last_key_refetch >= KEY_REFETCH_INTERVAL:
-            self._last_key_refetch = now
-            self._keys.invalidate(meta.jwks_uri)
-        return await self._keys.get_or_load(meta.jwks_uri, lambda: self._load_keys(meta.jwks_uri))
-
-    async def _load_keys(self, url: str) -> KeySet:
-        try:
-            return KeySet.import_key_set(await self._get_json(url))  # type: ignore[arg-type]
-        except (JoseError, ValueError, TypeError):
-            raise ProviderUnavailable("the provider's JWKS could not be read") from None
 
     async def begin(self) -> tuple[str, PendingSignIn]:
         """The provider URL to send the browser to, and what the callback must match."""
@@ -200,18 +169,10 @@ class OidcClient:
 
     async def verify_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
         """Verify signature and claims (OpenID Connect Core §3.1.3.7) and return the claims."""
-        keys = await self._key_set()
         try:
-            decoded = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
-        except JoseError as exc:
-            if "key" not in str(exc).lower():
-                raise SignInRefused("the ID token's signature is not valid") from None
-            # An unknown kid: the provider may have rotated its keys since we fetched them.
-            keys = await self._key_set(refetch=True)
-            try:
-                decoded = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
-            except JoseError:
-                raise SignInRefused("the ID token's signature is not valid") from None
+            decoded = await self._provider.decode(id_token)
+        except SignatureInvalid:
+            raise SignInRefused("the ID token's signature is not valid") from None
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(
             now=int(self._clock()),

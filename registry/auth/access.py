@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from svckit.catalog_filter import CatalogFilter
+
 # The wildcard action: a grant of "*" covers every action on its resource (token/util.go
 # `actionSet.contains`), and it is the action the catalog requires.
 WILDCARD = "*"
@@ -77,6 +79,8 @@ class Principal:
     subject: str
     access: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     expires_at: int = 0
+    # From authsvc's ``authsvc.catalog`` claim: the catalog lists only the names it shows.
+    catalog_filter: CatalogFilter | None = None
 
     def allows(self, access: Access) -> bool:
         """True if the token grants the action, or `*`, on the access's resource."""

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from svckit.catalog_filter import CLAIM as CATALOG_CLAIM
+
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -49,6 +51,8 @@ class Claims:
     iat: int
     jti: str
     access: tuple[ResourceActions, ...]
+    # authsvc's private catalog-filter claim (svckit.catalog_filter), unparsed; None if absent.
+    catalog: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,7 @@ def parse_claims(obj: Mapping[str, Any]) -> Claims:
         iat=_integer(obj, "iat"),
         jti=_string(obj, "jti"),
         access=_access(obj.get("access")),
+        catalog=obj.get(CATALOG_CLAIM),
     )
 
 

@@ -32,6 +32,7 @@ from registry.auth.challenge import (
 from registry.auth.jws import MalformedToken, ParsedToken, parse_token
 from registry.auth.keys import TrustStore, UntrustedKey, VerifyKey, load_jwks
 from svckit.cache import Cache
+from svckit.catalog_filter import CatalogFilter
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,21 @@ def check_signature(alg: str, key: VerifyKey, signing_input: bytes, signature: b
         raise InvalidToken(f"signing algorithm {alg!r} is not allowed")
     if not algorithm.verify(signing_input, key, signature):
         raise InvalidToken("signature verification failed")
+
+
+def catalog_filter(value: object) -> CatalogFilter | None:
+    """The token's catalog filter; one that shows nothing if the claim is malformed.
+
+    Failing closed keeps a garbled claim from widening a filtered catalog grant to the whole
+    catalog; the token's other grants are unaffected, so pulls and pushes still work.
+    """
+    if value is None:
+        return None
+    try:
+        return CatalogFilter.from_claim(value)
+    except ValueError as exc:
+        log.warning("token's catalog filter is malformed, listing nothing: %s", exc)
+        return CatalogFilter(((),))
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -170,6 +186,7 @@ class TokenVerifier:
             subject=claims.sub,
             access=grants_from_claim(claims.access),
             expires_at=claims.exp,
+            catalog_filter=catalog_filter(claims.catalog),
         )
 
     def _signing_key(self, parsed: ParsedToken, now: float) -> VerifyKey:

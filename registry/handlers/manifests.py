@@ -7,6 +7,7 @@ from aiohttp import web
 from registry.appkeys import CONFIG
 from registry.digest import Digest
 from registry.errcode import ErrorCode, RegistryError
+from registry.handlers import notify
 from registry.handlers.common import (
     DIGEST_HEADER,
     NAME,
@@ -54,6 +55,9 @@ async def get_manifest(request: web.Request) -> web.Response:
     headers = content_headers(entry.digest, media_type)
     if etag_matches(request, entry.digest):
         return web.Response(status=304, headers=headers)
+    # Distribution sends a pull event for HEAD too (its GetManifest serves both).
+    tag = None if is_digest(reference) else reference
+    notify.manifest_pulled(request, name, entry.digest, media_type, entry.content, tag)
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(entry.content))
         return web.Response(headers=headers)
@@ -113,8 +117,10 @@ async def put_manifest(request: web.Request) -> web.Response:
         limit=request.app[CONFIG].validation.max_references,
     )
     await store.manifests.put(name, body, digest)
-    if not is_digest(reference):
-        await store.manifests.tag(name, reference, digest)
+    tag = None if is_digest(reference) else reference
+    if tag is not None:
+        await store.manifests.tag(name, tag, digest)
+    notify.manifest_pushed(request, name, digest, manifest, body, tag)
     headers = {
         "Location": f"/v2/{name}/manifests/{digest}",
         DIGEST_HEADER: str(digest),
@@ -135,9 +141,14 @@ async def delete_manifest(request: web.Request) -> web.Response:
     reference = request.match_info["reference"]
     try:
         if is_digest(reference):
-            await store.manifests.delete(name, parse_digest(reference))
+            digest = parse_digest(reference)
+            untagged = await store.manifests.delete(name, digest)
+            notify.deleted(request, name, digest=digest)
         else:
             await store.manifests.untag(name, reference)
+            untagged = [reference]
     except RepositoryUnknown:
         raise TagUnknown(reference) from None
+    for tag in untagged:
+        notify.deleted(request, name, tag=tag)
     return web.Response(status=202)

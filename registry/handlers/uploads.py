@@ -17,6 +17,7 @@ from aiohttp import web
 
 from registry.appkeys import CONFIG
 from registry.errcode import ErrorCode, RegistryError
+from registry.handlers import notify
 from registry.handlers.common import (
     DIGEST_HEADER,
     NAME,
@@ -176,6 +177,7 @@ async def _try_mount(request: web.Request, name: str) -> web.Response | None:
         info = await storage(request).blobs.mount(source, name, digest)
     except BlobUnknown:
         return None
+    notify.blob_mounted(request, name, info.digest, info.size, source)
     return _created(name, info)
 
 
@@ -191,6 +193,7 @@ async def start_blob_upload(request: web.Request) -> web.Response:
         digest = parse_digest(request.query.get("digest"))
         _check_declared_size(request)
         info = await storage(request).uploads.put_monolithic(name, digest, _body(request))
+        notify.blob_pushed(request, name, info.digest, info.size)
         return _created(name, info)
     state = await storage(request).uploads.create(name)
     return web.Response(status=202, headers=_headers(request, state))
@@ -227,6 +230,7 @@ async def put_blob_upload_complete(request: web.Request) -> web.Response:
     uploads = storage(request).uploads
     with _chunk_in_order(request, name, upload_id):
         info = await uploads.commit(name, upload_id, digest, _body(request), start=start)
+    notify.blob_pushed(request, name, info.digest, info.size)
     return _created(name, info)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from registry.storage.blobs import BlobInfo, BlobStore
@@ -85,9 +86,21 @@ class Storage:
             ManifestStore(self.driver, self.blobs, self.tags), self.tags
         )
 
-    async def repositories(self, *, last: str | None = None, n: int | None = None) -> list[str]:
-        """Repositories with manifests, in Distribution's catalog order, after `last`, at most n."""
+    async def repositories(
+        self,
+        *,
+        last: str | None = None,
+        n: int | None = None,
+        visible: Callable[[str], bool] | None = None,
+    ) -> list[str]:
+        """Repositories with manifests, in Distribution's catalog order, after `last`, at most n.
+
+        With `visible`, hidden names are dropped before paginating, so every page is full and
+        `last` of one page leads to the next visible name.
+        """
         names = await repositories_with(self.driver, ManifestsPath)
+        if visible is not None:
+            names = [name for name in names if visible(name)]
         return paginate(names, last, n, repository_sort_key)
 
     async def aclose(self) -> None:

@@ -147,7 +147,10 @@ class CachedManifestStore:
         with self._changing(name):
             await self._tags.untag(name, tag)
 
-    async def delete(self, name: str, digest: Digest) -> None:
-        """Remove a revision and every tag pointing at it (ManifestUnknown if not linked)."""
+    async def delete(self, name: str, digest: Digest) -> list[str]:
+        """Remove a revision and every tag pointing at it (ManifestUnknown if not linked).
+
+        Returns the tags removed.
+        """
         with self._changing(name):
-            await self._manifests.delete(name, digest)
+            return await self._manifests.delete(name, digest)

@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 # Temporary files start with "." so that they can never be mistaken for a tag, a repository
 # path component or a link: both registries only read names that match their grammars.
+# How often put_content starts over when a concurrent directory delete removed its parent.
+PUT_ATTEMPTS = 5
 TMP_PREFIX = ".tmp-"
 
 _NOT_FOUND = (errno.ENOENT, errno.ENOTDIR)
@@ -199,19 +201,30 @@ class FilesystemDriver:
             return await self.run(full.read_bytes)
 
     def _put(self, full: Path, content: bytes) -> None:
-        full.parent.mkdir(parents=True, exist_ok=True)
-        tmp = full.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(content)
-                if self.fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.replace(tmp, full)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        for attempt in range(PUT_ATTEMPTS):
+            full.parent.mkdir(parents=True, exist_ok=True)
+            tmp = full.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(content)
+                    if self.fsync:
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                os.replace(tmp, full)
+            except FileNotFoundError:
+                # A directory delete (``_delete`` renames the tree aside) took the parent away
+                # between mkdir and rename: a tag pushed while a manifest it pointed to is
+                # deleted. Found by ``make soak`` as a 500. Make the directory again and retry.
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                if attempt == PUT_ATTEMPTS - 1:
+                    raise
+                continue
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            break
         if self.fsync:
             _fsync_dir(full.parent)
 

@@ -51,13 +51,18 @@ class ManifestStore:
         await self._blobs.put_bytes(digest, content)
         await write_link(self._driver, path_for(ManifestRevisionLinkPath(name, digest)), digest)
 
-    async def delete(self, name: str, digest: Digest) -> None:
-        """Remove the revision and every tag currently pointing at it (as Distribution does)."""
+    async def delete(self, name: str, digest: Digest) -> list[str]:
+        """Remove the revision and every tag currently pointing at it (as Distribution does).
+
+        Returns the tags removed, for the notifications' tag delete events.
+        """
         if await self._target(name, digest) is None:
             raise ManifestUnknown(str(digest))
-        for tag in await self._tags.lookup(name, digest):
+        tags = await self._tags.lookup(name, digest)
+        for tag in tags:
             await self._tags.untag(name, tag)
         await delete_quietly(self._driver, path_for(ManifestRevisionPath(name, digest)))
+        return list(tags)
 
     async def list_digests(self, name: str) -> list[Digest]:
         """Digests of every revision linked in the repository, sorted by their string form."""

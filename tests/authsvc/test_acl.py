@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -295,6 +296,9 @@ def test_describe_and_dict() -> None:
         "actions": ["*"],
         "effect": "allow",
         "comment": "why",
+        "filtered": False,
+        "valid_from": None,
+        "valid_until": None,
         "created_at": None,
     }
 
@@ -304,3 +308,59 @@ def test_rules_compare_by_value() -> None:
         account="a", name="x", actions=("pull",)
     )
     assert sort_key(AclRule(id=3, priority=1, account="a", name="x", actions=("pull",))) == (1, 3)
+
+
+def test_validity_windows_are_checked_at_decision_time() -> None:
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=30)
+    contractor = AclRule(
+        id=1, account="carol", name="team/*", actions=("pull",), valid_from=start, valid_until=end
+    )
+    fallback = AclRule(id=2, account="*", name="team/*", effect="deny")
+    scope = Scope("repository", "team/app", ("pull",))
+
+    def at(moment: dt.datetime) -> Decision:
+        return evaluate(
+            [contractor, fallback],
+            account="carol",
+            groups=frozenset(),
+            scope=scope,
+            service="s",
+            now=moment,
+        )
+
+    assert at(start) == Decision(("pull",), contractor)  # valid_from is inclusive
+    assert at(end - dt.timedelta(seconds=1)).granted == ("pull",)
+    # Outside the window the rule is skipped as if absent, and reported as such.
+    assert at(end) == Decision((), fallback, (contractor,))  # valid_until is exclusive
+    assert at(start - dt.timedelta(seconds=1)) == Decision((), fallback, (contractor,))
+    assert contractor.window_text() == "from 2027-01-01T00:00:00Z until 2027-01-31T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"valid_from": dt.datetime(2027, 1, 1)}, "time zone"),
+        (
+            {
+                "valid_from": dt.datetime(2027, 1, 2, tzinfo=dt.UTC),
+                "valid_until": dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+            },
+            "later than valid_from",
+        ),
+        ({"filtered": True, "name": "x/*", "actions": ("*",)}, "catalog only"),
+        ({"filtered": True, "type": "registry", "name": "catalog", "effect": "deny"}, "allow"),
+    ],
+)
+def test_window_and_filtered_validation(fields: dict[str, object], message: str) -> None:
+    base: dict[str, object] = {"account": "*", "name": "x", "actions": ("pull",)}
+    if fields.get("effect") == "deny":
+        base["actions"] = ()
+    with pytest.raises(RuleError, match=message):
+        AclRule(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_windows_are_kept_in_whole_utc_seconds() -> None:
+    moment = dt.datetime(2027, 1, 1, 1, 0, 0, 999, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    rule = AclRule(account="*", name="x", actions=("pull",), valid_until=moment)
+    assert rule.valid_until == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)

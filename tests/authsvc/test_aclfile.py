@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from authsvc.acl import AclRule, RuleError
@@ -55,8 +57,18 @@ def test_export_round_trips() -> None:
         AclRule(id=2, account="group:devs", name="team/*", actions=("pull", "push")),
         AclRule(id=3, account="@anonymous", type="registry", name="catalog", actions=("*",)),
         AclRule(id=4, account="ci", name="x", service="reg", actions=("pull",), comment="ü: #"),
+        AclRule(
+            id=5,
+            account="carol",
+            name="team/*",
+            actions=("pull",),
+            valid_from=dt.datetime(2027, 1, 1, 9, tzinfo=dt.UTC),
+            valid_until=dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC),
+        ),
+        AclRule(id=6, account="*", type="registry", name="catalog", actions=("*",), filtered=True),
     ]
     text = export(rules)
+    assert "valid_until: '2027-02-01T09:00:00Z'" in text and "filtered: true" in text
     assert text.startswith("acl:\n- match:\n    account: '*'\n")
     assert parse(text) == [
         AclRule(
@@ -68,6 +80,9 @@ def test_export_round_trips() -> None:
             actions=r.actions,
             effect=r.effect,
             comment=r.comment,
+            valid_from=r.valid_from,
+            valid_until=r.valid_until,
+            filtered=r.filtered,
         )
         for r in rules
     ]
@@ -101,11 +116,35 @@ def test_export_round_trips() -> None:
             "acl:\n  - match: {account: x}\n    actions: [pull]\n    priority: high\n",
             "priority: expected an integer",
         ),
+        (
+            "acl:\n  - match: {account: x}\n    actions: [pull]\n    valid_until: 2027-01-01\n",
+            r"acl\[0\].valid_until: expected an RFC 3339 time",
+        ),
+        (
+            "acl:\n  - match: {account: x}\n    actions: [pull]\n    valid_from: soon\n",
+            r"acl\[0\].valid_from: expected an RFC 3339 time",
+        ),
+        (
+            "acl:\n  - match: {account: x}\n    actions: [pull]\n    filtered: yes please\n",
+            r"acl\[0\].filtered: expected true or false",
+        ),
+        (
+            "acl:\n  - match: {account: x, name: y}\n    actions: ['*']\n    filtered: true\n",
+            r"acl\[0\]: filtered: applies to the catalog only",
+        ),
     ],
 )
 def test_invalid_files(text: str, problem: str) -> None:
     with pytest.raises(RuleError, match=problem):
         parse(text)
+
+
+def test_unquoted_yaml_timestamps_are_read() -> None:
+    (rule,) = parse(
+        "acl:\n  - match: {account: carol}\n    actions: [pull]\n"
+        "    valid_until: 2027-02-01T10:00:00+01:00\n"
+    )
+    assert rule.valid_until == dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC)
 
 
 def test_empty_list_is_allowed() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -74,3 +75,39 @@ async def test_purge_keeps_the_retention_period(
     assert len(left[1].user_agent) == 255
     async with store.transaction(sessionmaker) as session:
         assert [r.username for r in await store.list_login_failures(session)] == ["fresh"]
+
+
+async def test_every_field_round_trips_through_the_batched_insert(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # The insert binds a flat parameter tuple per chunk of rows: a row that straddles a chunk
+    # boundary, quotes, non-ASCII text and an oversized value must all come back as given
+    # (the oversized one cut to its column's width).
+    at = dt.datetime(2026, 12, 4, 5, 30, 1, 123456, tzinfo=dt.UTC)
+    records = [
+        store.AuditRecord(
+            at=at + dt.timedelta(seconds=i),
+            event="token_issued",
+            subject=f"u{i}",
+            address="2001:db8::1",
+            service="registry.example",
+            client_id="docker",
+            user_agent="x" * 10_000 if i == 300 else 'it\'s "quoted" — ünïcode',
+            jti=f"{i:032x}",
+            requested="repository:a/b:pull,push",
+            granted="repository:a/b:pull",
+            rule="repository:a/b:pull=rule:7",
+            detail="",
+            request_id=f"req-{i}",
+        )
+        for i in range(store.ROWS_PER_STATEMENT + 50)
+    ]
+    async with store.transaction(sessionmaker) as session:
+        await store.add_audit_events(session, records)
+    written = await rows(sessionmaker)
+    assert len(written) == len(records)
+    for got, want in zip(written, records, strict=True):
+        if want.subject == "u300":
+            assert got.user_agent.endswith("…") and len(got.user_agent) < 10_000
+            got = dataclasses.replace(got, user_agent=want.user_agent)
+        assert got == want

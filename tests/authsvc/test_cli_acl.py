@@ -55,6 +55,9 @@ def test_add_list_and_check(cli: Cli, seeded_db_url: str, run_db: RunDb) -> None
         "actions": ["pull", "push", "delete"],
         "effect": "allow",
         "comment": "devs own team/",
+        "filtered": False,
+        "valid_from": None,
+        "valid_until": None,
         "created_at": None,
     }
 
@@ -215,5 +218,47 @@ def test_add_before_and_after_a_rule(cli: Cli, seeded_db_url: str) -> None:
             ((*add, "c", "--before", "3"), "", "give a priority instead"),
             ((*add, "c", "--after", "9"), "", "unknown rule #9"),
             ((*add, "c", "--after", "1", "--before", "1"), "", "not both"),
+        ]
+    )
+
+
+def test_windows_and_the_filtered_catalog(cli: Cli, seeded_db_url: str) -> None:
+    # Seeded: rule #1 (alice ${account}/* pull).
+    add = ("acl", "add", "--account", "alice", "--actions", "pull")
+    out = cli.ok(*add, "--name", "old/*", "--from", "2020-01-01T00:00:00Z",
+                 "--until", "2020-02-01T01:00:00+01:00")  # fmt: skip
+    assert out == (
+        "added rule #2: allow account=alice name=old/* actions=pull "
+        "from=2020-01-01T00:00:00Z until=2020-02-01T00:00:00Z\n"
+    )
+    cli.ok(*add, "--name", "new/*", "--from", "30d")
+    cli.ok(*add, "--name", "now/*", "--until", "+1h")
+    cli.ok("acl", "add", "--account", "*", "--type", "registry", "--name", "catalog",
+           "--actions", "*", "--filtered")  # fmt: skip
+    listed = json.loads(cli.ok("acl", "list", "--json"))
+    assert listed[2]["valid_from"] > "2026" and listed[2]["valid_until"] is None
+    assert listed[4]["filtered"] is True
+    out = cli.ok("acl", "check", "alice", "repository:old/x:pull", "repository:new/x:pull",
+                 "repository:now/x:pull", "registry:catalog:*")  # fmt: skip
+    lines = out.splitlines()
+    assert lines[0] == (
+        "repository:old/x:pull -> (none) (no rule matched; rule #2 matched but is outside its "
+        "window (from 2020-01-01T00:00:00Z until 2020-02-01T00:00:00Z))"
+    )
+    assert lines[1].startswith("repository:new/x:pull -> (none) (no rule matched; rule #3 ")
+    assert lines[2].startswith("repository:now/x:pull -> pull (rule #4: ")
+    assert lines[3] == (
+        "registry:catalog:* -> * (rule #5: allow account=* type=registry name=catalog "
+        "actions=* filtered; filtered to 2 pattern(s) of pullable repositories)"
+    )
+    checked = json.loads(cli.ok("acl", "check", "--json", "alice", "registry:catalog:*"))
+    # The claim a token would carry: alice's pull rules in evaluation order.
+    assert checked["catalog_filter"] == [["+alice/.*", "+now/.*"]]
+    cli.fails(
+        [
+            ((*add, "--name", "x", "--until", "yesterday"), "", "--until: expected an RFC 3339"),
+            ((*add, "--name", "x", "--from", "2027-01-01T00:00:00"), "", "give the time zone"),
+            ((*add, "--name", "x", "--from", "2d", "--until", "1d"), "", "later than valid_from"),
+            ((*add, "--name", "x", "--filtered"), "", "applies to the catalog only"),
         ]
     )

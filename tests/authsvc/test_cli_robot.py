@@ -48,3 +48,23 @@ def test_robot_mistakes(cli: Cli, seeded_db_url: str) -> None:
             (("robot", "secret", "rotate", "nope"), "", "unknown robot"),
         ]
     )
+
+
+def test_robot_token_ttl(cli: Cli, seeded_db_url: str) -> None:
+    cli.ok("robot", "add", "ci", "--scope", "repository:a:pull", "--token-ttl", "120")
+    assert json.loads(cli.ok("robot", "list", "--json"))[0]["token_ttl"] == 120
+    assert cli.ok("robot", "list").rstrip().endswith(" token_ttl=120s")
+    cli.ok("robot", "token-ttl", "robot$ci", "2h")
+    assert json.loads(cli.ok("robot", "list", "--json"))[0]["token_ttl"] == 7200
+    cli.ok("robot", "token-ttl", "ci", "default")
+    assert json.loads(cli.ok("robot", "list", "--json"))[0]["token_ttl"] is None
+    cli.fails(
+        [
+            (
+                ("robot", "add", "cd", "--scope", "repository:a:pull", "--token-ttl", "30s"),
+                "",
+                "at least 60",
+            ),
+            (("robot", "token-ttl", "alice", "300"), "", "unknown robot"),
+        ]
+    )

@@ -130,3 +130,25 @@ def test_mistakes_in_the_input(sqlite_cli: Cli, tmp_path: Path) -> None:
             (("user", "import", "--htpasswd", str(md5)), "", "only bcrypt hashes"),
         ]
     )
+
+
+def test_token_ttl(cli: Cli, run_db: RunDb) -> None:
+    cli.ok("user", "add", "bob", "--token-ttl", "15m")
+    bob = _user(run_db, "bob")
+    assert bob is not None and bob.token_ttl == 900
+    assert cli.ok("user", "list").splitlines() == ["bob [token ttl 900s] (last login: never)"]
+    assert json.loads(cli.ok("user", "list", "--json"))[0]["token_ttl"] == 900
+    out = cli.ok("user", "token-ttl", "bob", "60")
+    assert out == "access tokens of 'bob' now live 60 seconds\n"
+    cli.ok("user", "token-ttl", "bob", "default")
+    bob = _user(run_db, "bob")
+    assert bob is not None and bob.token_ttl is None
+    cli.fails(
+        [
+            (("user", "add", "carol", "--token-ttl", "59"), "", "at least 60"),
+            (("user", "add", "carol", "--token-ttl", "soon"), "", "expected a duration"),
+            (("user", "token-ttl", "bob", "90.5"), "", "whole seconds"),
+            (("user", "token-ttl", "nobody", "300"), "", "unknown user"),
+        ]
+    )
+    assert _user(run_db, "carol") is None

@@ -28,6 +28,7 @@ TABLES = {
     "web_sessions",
     "login_failures",
     "audit_events",
+    "trusts",
 }
 
 

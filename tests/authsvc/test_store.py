@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
 from authsvc.acl import AclRule, RuleError
+from authsvc.models import User
 from authsvc.scope import Scope
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -300,3 +302,52 @@ async def test_rules_from_the_store_evaluate(sessionmaker: Sessions) -> None:
         service="registry",
     )
     assert decision.granted == ("pull",) and decision.rule == rules[0]
+
+
+async def test_token_ttl_is_stored_and_kept_at_least_60(sessionmaker: Sessions) -> None:
+    await _user(sessionmaker)
+    async with sessionmaker() as session:
+        robot = await store.insert_user(session, "robot$ci", "x", admin=False, token_ttl=120)
+        await store.set_token_ttl(session, "alice", 60)
+        with pytest.raises(ValueError, match="at least 60"):
+            await store.set_token_ttl(session, "alice", 59)
+        with pytest.raises(ValueError, match="at least 60"):
+            await store.create_user(session, "bob", "h", token_ttl=10)
+        with pytest.raises(store.NotFound):
+            await store.set_token_ttl(session, "nobody", 300)
+        await session.commit()
+    assert robot.token_ttl == 120
+    async with sessionmaker() as session:
+        alice = await store.get_user(session, "alice")
+        assert alice is not None and alice.token_ttl == 60
+        await store.set_token_ttl(session, "alice", None)
+        await session.commit()
+    async with sessionmaker() as session:
+        assert [(u.name, u.token_ttl) for u in await store.list_users(session)] == [
+            ("alice", None),
+            ("robot$ci", 120),
+        ]
+    # The database refuses a lifetime under 60 s even from a writer that skips the check.
+    with pytest.raises(store.StoreError):
+        async with store.transaction(sessionmaker) as raw:
+            await raw.execute(update(User).values(token_ttl=5))
+
+
+async def test_rule_windows_and_filtered_flag_round_trip(sessionmaker: Sessions) -> None:
+    start = dt.datetime(2027, 1, 1, 9, tzinfo=UTC)
+    end = dt.datetime(2027, 2, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    async with sessionmaker() as session:
+        windowed = await store.add_rule(
+            session, account="carol", name="team/*", actions=["pull"],
+            valid_from=start, valid_until=end,
+        )  # fmt: skip
+        catalog = await store.add_rule(
+            session, account="*", type="registry", name="catalog", actions=["*"], filtered=True
+        )
+        await session.commit()
+    async with sessionmaker() as session:
+        listed = await store.list_rules(session)
+    assert listed == [windowed, catalog]
+    assert listed[0].valid_from == start and listed[0].valid_until == end
+    assert listed[0].valid_until is not None and listed[0].valid_until.tzinfo is UTC
+    assert listed[1].filtered and not listed[0].filtered

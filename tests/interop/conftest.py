@@ -21,6 +21,7 @@ from tests.interop.authsvc_stack import (
     serve_ours,
 )
 from tests.interop.clients import PASSWORDS, Stack, creds, skopeo
+from tests.oidc_issuer import TestIssuer
 from tests.support import require_tool
 
 
@@ -35,7 +36,9 @@ from tests.support import require_tool
     ids=lambda p: "-".join(p),
 )
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    oidc_issuer: TestIssuer,
 ) -> Iterator[Stack]:
     """Start authsvc and one registry for one algorithm; seed users, rules and an image."""
     require_tool("skopeo")
@@ -43,6 +46,8 @@ def stack(
     binary = require_tool("docker-registry") if kind == "distribution" else ""
     tmp = tmp_path_factory.mktemp(f"interop-{kind}-{alg}")
     svc = prepare_authsvc(tmp / "authsvc", alg)
+    # The CI issuer's certificate chains to the test CA, trusted through this setting only.
+    svc.env["AUTHSVC_TRUST_CA_FILE"] = str(oidc_issuer.ca)
     svc.add_users(PASSWORDS)
     svc.add_rules(
         [
@@ -54,6 +59,9 @@ def stack(
         ]
     )
     svc.cli("user", "disable", "carol")
+    # reader gets the catalog filtered to what it may pull (the authsvc.catalog claim).
+    svc.cli("acl", "add", "--account", "reader", "--type", "registry", "--name", "catalog",
+            "--actions", "*", "--filtered")  # fmt: skip
     # A second signer (the next key of a rotation) shares the database; its certificate and an
     # unrelated one are in the bundle too, the active certificate last.
     other_alg = "RS256" if alg == "ES256" else "ES256"

@@ -16,10 +16,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import jwt
 import pytest
 
 from bench.ociimage import build_image
 from bench.services import SERVICE
+from svckit.catalog_filter import CLAIM as CATALOG_CLAIM
 from tests.interop.authsvc_stack import Authsvc, serve_authsvc
 from tests.interop.clients import PASSWORDS, Stack, creds, refused, skopeo
 
@@ -158,6 +160,23 @@ def test_catalog_and_rotation_bundle(stack: Stack) -> None:
     status, body = registry_get(stack, "/v2/_catalog", token)
     assert status == 200, body
     assert "team/base" in json.loads(body)["repositories"]
+    # reader's catalog grant is filtered: the token carries the authsvc.catalog claim, which
+    # Distribution ignores (it lists the whole catalog, and serves pulls with the same token),
+    # while our registry lists only what reader may pull.
+    skopeo(
+        stack, "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", creds("admin"),
+        stack.image.ref, f"docker://{stack.repo('other/app')}:v1",
+    )  # fmt: skip
+    scopes = "registry:catalog:* repository:team/base:pull"
+    token = fetch_token(stack.authsvc, "reader", scopes)
+    assert CATALOG_CLAIM in jwt.decode(token, options={"verify_signature": False})
+    status, body = registry_get(stack, "/v2/_catalog", token)
+    assert status == 200, body
+    listed = json.loads(body)["repositories"]
+    assert "team/base" in listed
+    assert ("other/app" in listed) == (stack.registry.label == "distribution")
+    status, body = registry_get(stack, "/v2/team/base/tags/list", token)
+    assert status == 200, body
     # alice has no catalog rule: the token is issued without that access, so Distribution refuses.
     status, _ = registry_get(stack, "/v2/_catalog", fetch_token(stack.authsvc, "alice", ""))
     assert status == 401

@@ -233,3 +233,61 @@ async def test_unknown_route_is_404_before_auth(setup: tuple[Client, Client]) ->
     _, client = setup
     resp = await client.get("/v2/repo/nonsense")
     assert resp.status == 404
+
+
+async def _page_through(client: Client, token: str, n: int) -> list[list[str]]:
+    """Every page of the catalog, following the Link header as a client does."""
+    pages: list[list[str]] = []
+    url: str | None = f"/v2/_catalog?n={n}"
+    while url is not None:
+        resp = await client.get(url, headers=bearer(token))
+        assert resp.status == 200
+        pages.append((await resp.json())["repositories"])
+        link = resp.headers.get("Link")
+        url = link[1 : link.index(">")] if link else None
+    return pages
+
+
+async def test_catalog_filter_claim_lists_what_it_shows_in_full_pages(
+    setup: tuple[Client, Client], signer: Signer
+) -> None:
+    seed, client = setup
+    names = ["a", "secret/x", "team/a", "team/b", "team/secret", "team/c", "z"]
+    for name in names:
+        await push_image(seed, name, "v1")
+    # authsvc's first-match form: team/secret is hidden before team/.* shows the rest, and
+    # a second list (a credential's caps) must show a name too.
+    claim = [["-team/secret", "+team/.*", "+a", "-.*"], ["+team/.*", "+a", "+secret/.*"]]
+    token = signer.token(("registry", "catalog", ["*"]), **{"authsvc.catalog": claim})
+    whole = await client.get("/v2/_catalog", headers=bearer(token))
+    assert (await whole.json())["repositories"] == ["a", "team/a", "team/b", "team/c"]
+    # Pages are full and the Link leads through the filtered names only.
+    assert await _page_through(client, token, 2) == [["a", "team/a"], ["team/b", "team/c"]]
+    assert await _page_through(client, token, 3) == [["a", "team/a", "team/b"], ["team/c"]]
+    # `last` may name a hidden repository: the listing resumes after it.
+    resp = await client.get("/v2/_catalog?n=1&last=team/secret", headers=bearer(token))
+    assert (await resp.json())["repositories"] == []
+    resp = await client.get("/v2/_catalog?last=secret/x", headers=bearer(token))
+    assert (await resp.json())["repositories"] == ["team/a", "team/b", "team/c"]
+    # Without the claim the same grant lists everything, as before.
+    plain = signer.token(("registry", "catalog", ["*"]))
+    resp = await client.get("/v2/_catalog", headers=bearer(plain))
+    assert len((await resp.json())["repositories"]) == len(names)
+
+
+@pytest.mark.parametrize("claim", [{"x": 1}, [["team/.*"]], [["+("]], "+.*", [[1]]])
+async def test_a_malformed_catalog_filter_lists_nothing(
+    setup: tuple[Client, Client], signer: Signer, claim: object
+) -> None:
+    seed, client = setup
+    await push_image(seed, "team/app", "v1")
+    token = signer.token(
+        ("registry", "catalog", ["*"]),
+        ("repository", "team/app", ["pull"]),
+        **{"authsvc.catalog": claim},
+    )
+    resp = await client.get("/v2/_catalog", headers=bearer(token))
+    assert resp.status == 200
+    assert await resp.json() == {"repositories": []}
+    # The rest of the token still works.
+    assert (await client.get("/v2/team/app/manifests/v1", headers=bearer(token))).status == 200

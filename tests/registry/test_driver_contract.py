@@ -316,3 +316,17 @@ async def test_committed_upload_leaves_the_page_cache(tmp_path: Path) -> None:
         assert await driver.get_content("/docker/registry/v2/big/data") == block * 16
     finally:
         await driver.aclose()
+
+
+async def test_put_succeeds_while_its_directory_is_deleted(driver: StorageDriver) -> None:
+    """Found by `make soak` (a 500 on a tag PUT): deleting a directory while a file is put into
+    it must leave the put either done or undone by the delete, never failed."""
+    for i in range(200):
+        path = f"/tags/t{i % 4}/index/sha256/d{i}/link"
+        await driver.put_content(f"/tags/t{i % 4}/current/link", b"old")
+        results = await asyncio.gather(
+            driver.delete(f"/tags/t{i % 4}"),
+            driver.put_content(path, b"new"),
+            return_exceptions=True,
+        )
+        assert not any(isinstance(r, BaseException) for r in results), results

@@ -89,3 +89,17 @@ async def test_check_explains_like_the_cli(env: Env) -> None:
         status, body = await call(env, "POST", f"{ACL}/check", admin, json=bad)
         assert status == 422, bad
     assert await admin_rows(env) == []  # checks change nothing
+
+
+async def test_rule_windows(env: Env) -> None:
+    admin = await admin_headers(env)
+    status, rule = await call(env, "POST", ACL, admin, json={
+        "account": "alice", "name": "alice/old", "effect": "deny", "priority": 1,
+        "valid_until": "2020-02-01T01:00:00+01:00",
+    })  # fmt: skip
+    assert status == 201 and rule["valid_until"] == "2020-02-01T00:00:00Z"
+    assert await pulls(env, "alice/old") == ["pull", "push"]  # the window is over
+    status, body = await call(env, "POST", ACL, admin, json={
+        "account": "alice", "name": "x", "actions": ["pull"], "valid_from": "2027-01-01T00:00:00",
+    })  # fmt: skip
+    assert status == 422 and "time zone" in error_of(body)["message"]

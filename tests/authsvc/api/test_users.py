@@ -91,3 +91,20 @@ async def test_invalid_input_changes_nothing(env: Env) -> None:
     ok = await env.get(service="registry", scope="repository:alice/a:pull",
                        headers=basic(ALICE, ALICE_PW))  # fmt: skip
     assert ok.status == 200
+
+
+async def test_token_ttl(env: Env) -> None:
+    admin = await admin_headers(env)
+    status, user = await call(env, "PATCH", f"{USERS}/{ALICE}", admin, json={"token_ttl": 900})
+    assert status == 200 and user["token_ttl"] == 900 and not user["disabled"]
+    resp = await env.get(service="registry", scope="repository:alice/a:pull",
+                         headers=basic(ALICE, ALICE_PW))  # fmt: skip
+    assert (await resp.json())["expires_in"] == 900
+    for bad in ({"token_ttl": 59}, {}, {"token_ttl": "15m"}):
+        assert (await call(env, "PATCH", f"{USERS}/{ALICE}", admin, json=bad))[0] == 422, bad
+    status, user = await call(env, "PATCH", f"{USERS}/{ALICE}", admin, json={"token_ttl": None})
+    assert status == 200 and user["token_ttl"] is None
+    assert [r.detail for r in await admin_rows(env)] == [
+        "user token-ttl name=alice ttl=900",
+        "user token-ttl name=alice ttl=default",
+    ]
