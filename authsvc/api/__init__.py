@@ -2,14 +2,14 @@
 
 Each resource is one module with one ``ApiRoutes`` (``authsvc.api.routing``); ``RESOURCES``
 lists them, and both the routes and the served OpenAPI document come from that list. Adding a
-resource (trusts, say) is a new module and a line here.
+resource is a new module and a line here (``trusts`` was added so, in one module).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from authsvc.api import acl, groups, me, pats, robots, users
+from authsvc.api import acl, groups, me, pats, robots, trusts, users
 from authsvc.api.openapi import openapi_routes
 from authsvc.api.routing import ApiRoutes
 
@@ -19,6 +19,7 @@ RESOURCES: tuple[ApiRoutes, ...] = (
     acl.api,
     pats.api,
     robots.api,
+    trusts.api,
     me.api,
 )
 

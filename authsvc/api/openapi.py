@@ -113,9 +113,10 @@ def document(resources: Sequence[ApiRoutes]) -> dict[str, Any]:
             "title": "authsvc admin and self-service API",
             "version": __version__,
             "description": (
-                "Every CLI operation on users, groups, ACL rules, personal access tokens and "
-                "robots, and self-service for a token's owner. Authenticate with a personal "
-                "access token as `Authorization: Bearer TOKEN` (or as the Basic password)."
+                "Every CLI operation on users, groups, ACL rules, personal access tokens, "
+                "robots and trusts, and self-service for a token's owner. Authenticate with a "
+                "personal access token as `Authorization: Bearer TOKEN` (or as the Basic "
+                "password)."
             ),
         },
         "servers": [{"url": "/"}],
