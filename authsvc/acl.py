@@ -389,6 +389,28 @@ def sort_key(rule: AclRule) -> tuple[int, int]:
     return (rule.priority, rule.id if rule.id is not None else MAX_PRIORITY * 1000)
 
 
+def priority_at(
+    rules: Sequence[AclRule], index: int, where: Literal["before", "after"]
+) -> int | None:
+    """The priority that places a new rule just before or after ``rules[index]``, or None.
+
+    ``rules`` are in evaluation order. A new rule gets the highest id, so it comes last among
+    rules of its priority: right after rule X it takes X's priority if the next rule's is
+    higher; right before X it takes X's priority minus one if the previous rule's is lower.
+    When the neighbours share X's priority there is no such place without renumbering other
+    rules, which this never does: None.
+    """
+    anchor = rules[index].priority
+    if where == "after":
+        following = rules[index + 1].priority if index + 1 < len(rules) else None
+        return anchor if following is None or following > anchor else None
+    previous = rules[index - 1].priority if index > 0 else None
+    wanted = anchor - 1
+    if wanted < MIN_PRIORITY or (previous is not None and previous > wanted):
+        return None
+    return wanted
+
+
 def describe_rule(rule: AclRule) -> str:
     """A one-line, human-readable form: ``#1: allow account=alice name=${account}/* ...``."""
     parts = [f"#{rule.id}:" if rule.id is not None else "(new):", rule.effect]

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from authsvc import db, metrics
 from authsvc.access_tokens import AccessTokenIssuer
+from authsvc.api import add_api_routes
 from authsvc.appkeys import (
     ACCESS,
     ACCESS_TOKENS,
@@ -240,6 +241,7 @@ def create_app(config: Config, *, material: SigningMaterial | None = None) -> we
     )
     for table in ROUTES:
         app.add_routes(table)
+    add_api_routes(app)
     app.add_routes(pages.routes)
     aiohttp_jinja2.setup(
         app,

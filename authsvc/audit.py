@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +29,11 @@ from authsvc.store import AuditRecord
 
 log = logging.getLogger(__name__)
 
+# The event of a change made through the CLI or the admin API.
+ADMIN = "admin"
+CLI_CLIENT = "authsvc-cli"
+API_CLIENT = "authsvc-api"
+
 FLUSH_INTERVAL = 0.2
 MAX_QUEUE = 50_000
 BATCH = 2_000
@@ -37,6 +42,24 @@ PURGE_INTERVAL = 3600.0
 FAILURES_KEPT = dt.timedelta(days=1)
 # At most one "dropped" warning per this many seconds.
 WARN_INTERVAL = 60.0
+
+
+def describe_change(words: Sequence[str], details: Mapping[str, object]) -> str:
+    """``"user add admin=True name=alice"``: what an admin change did, the same from CLI and API.
+
+    Empty values (None, False, empty lists) are left out and the rest sorted by name, so a
+    change reads alike whichever interface made it. Callers never pass a secret.
+    """
+    shown = [f"{k}={v}" for k, v in sorted(details.items()) if v not in (None, False, [], ())]
+    return " ".join([*words, *shown])
+
+
+def admin_record(operator: str, client_id: str, change: str, address: str = "") -> AuditRecord:
+    """The ``admin`` row of one change: who made it, through what, and what it was."""
+    return AuditRecord(
+        at=utcnow(), event=ADMIN, subject=operator, client_id=client_id, address=address,
+        detail=change,
+    )  # fmt: skip
 
 
 class AuditLog(Protocol):

@@ -26,6 +26,12 @@ class ErrorCode(Enum):
     SERVICE_UNKNOWN = ("unknown service", 400, "invalid_request", 400)
     ACCOUNT_MISMATCH = ("account is not the signed-in user", 400, "invalid_request", 400)
     NOT_FOUND = ("not found", 404, "invalid_request", 404)
+    # The admin API (RFC 9110 §15.5.10): the object exists already, or the change conflicts
+    # with the current state (a member twice, a password the directory manages).
+    CONFLICT = ("conflict with the current state", 409, "invalid_request", 409)
+    # The admin API (RFC 9110 §15.5.21): well-formed JSON whose fields are invalid; a body that
+    # is not JSON at all is REQUEST_INVALID (400).
+    VALIDATION_FAILED = ("validation failed", 422, "invalid_request", 422)
     METHOD_NOT_ALLOWED = ("method not allowed", 405, "invalid_request", 405)
     # RFC 9110 §15.5.9: the client did not send the whole request in time.
     REQUEST_TIMEOUT = ("request body not received in time", 408, "invalid_request", 408)

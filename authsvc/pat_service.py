@@ -21,11 +21,25 @@ from authsvc.caps import ScopeCap, format_caps, parse_caps
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
 from svckit.cache import Cache
+from svckit.settings import SettingError, parse_duration
 
 REVALIDATE_AFTER = 1.0
 CACHE_MAX_ENTRIES = 10_000
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 MAX_NAME_LENGTH = 64
+
+
+def parse_lifetime(value: str | None, what: str) -> dt.timedelta | None:
+    """A token lifetime such as ``30d`` or ``12h``; ``never`` or None is no expiry.
+
+    ValueError names ``what`` (the CLI's option or the API's field) and the problem.
+    """
+    if value is None or value == "never":
+        return None
+    try:
+        return dt.timedelta(seconds=parse_duration(value, what))
+    except SettingError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class PatInvalid(Exception):
@@ -137,8 +151,10 @@ class PatService:
         )
         return await store.get_pat(session, pat_id), secret
 
-    async def list(self, owner: str | None = None) -> list[store.PatRecord]:
-        """Every token, or one user's (NotFound for an unknown user)."""
+    async def list(
+        self, owner: str | None = None, *, after: int | None = None, limit: int | None = None
+    ) -> list[store.PatRecord]:
+        """Every token, or one user's (NotFound for an unknown user); a page after id ``after``."""
         async with store.transaction(self._sessionmaker, commit=False) as session:
             user_id = None
             if owner is not None:
@@ -146,7 +162,12 @@ class PatService:
                 if user is None:
                     raise store.NotFound(f"unknown user {owner!r}")
                 user_id = user.id
-            return await store.list_pats(session, user_id)
+            return await store.list_pats(session, user_id, after=after, limit=limit)
+
+    async def get(self, pat_id: int) -> store.PatRecord:
+        """One token by id (NotFound)."""
+        async with store.transaction(self._sessionmaker, commit=False) as session:
+            return await store.get_pat(session, pat_id)
 
     async def revoke(self, pat_id: int, *, owner_id: int | None = None) -> store.PatRecord:
         """Revoke a token; with ``owner_id``, only one of that user's (else NotFound)."""

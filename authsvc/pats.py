@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import zlib
 
 PREFIX = "asvc_pat_"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_INDEX = {char: i for i, char in enumerate(ALPHABET)}
 BODY_LENGTH = 32
 CHECK_LENGTH = 6
 SECRET_LENGTH = len(PREFIX) + BODY_LENGTH + CHECK_LENGTH
@@ -50,17 +50,20 @@ def looks_like_pat(text: str) -> bool:
     return text.startswith(PREFIX)
 
 
+# The whole format at once: one C-level match is cheaper than a Python loop per character, and
+# every token request with a PAT checks it (bench T5).
+_FORMAT = re.compile(f"{PREFIX}[0-9A-Za-z]{{{BODY_LENGTH + CHECK_LENGTH}}}", re.ASCII)
+
+
 def well_formed(text: str) -> bool:
     """True if ``text`` has the format and a matching checksum (no lookup needed to say no)."""
-    if len(text) != SECRET_LENGTH or not text.startswith(PREFIX):
+    if len(text) != SECRET_LENGTH or _FORMAT.fullmatch(text) is None:
         return False
-    rest = text[len(PREFIX) :]
-    if any(char not in _INDEX for char in rest):
-        return False
-    body, check = rest[:BODY_LENGTH], rest[BODY_LENGTH:]
+    body, check = text[len(PREFIX) : -CHECK_LENGTH], text[-CHECK_LENGTH:]
     return hmac.compare_digest(checksum(body), check)
 
 
 def hash_secret(secret: str, key: bytes = DEFAULT_KEY) -> str:
     """The stored form: hex HMAC-SHA256 of the secret under ``key``."""
-    return hmac.new(key, secret.encode("ascii"), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot C implementation, without building an HMAC object per request.
+    return hmac.digest(key, secret.encode("ascii"), hashlib.sha256).hex()

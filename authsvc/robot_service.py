@@ -20,7 +20,8 @@ from authsvc import store
 from authsvc.caps import parse_caps
 from authsvc.models import utcnow
 from authsvc.names import normalize_username
-from authsvc.pat_service import PatService, check_token_name
+from authsvc.pat_service import PatService, check_token_name, pat_to_dict
+from svckit.settings import SettingError, parse_duration
 
 SOURCE = "robot"
 PREFIX = "robot$"
@@ -41,6 +42,25 @@ class RobotRecord:
 
     user: store.UserRecord
     secrets: tuple[store.PatRecord, ...]
+
+
+def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
+    """JSON-ready data for a robot and its secrets (never the secrets themselves)."""
+    return {
+        "name": robot.user.name,
+        "disabled": robot.user.disabled,
+        "created_at": robot.user.created_at.isoformat(),
+        "token_ttl": robot.user.token_ttl,
+        "secrets": [pat_to_dict(p, now) for p in robot.secrets],
+    }
+
+
+def parse_overlap(value: str, what: str) -> dt.timedelta:
+    """How long older secrets keep working after a rotation (``0``, ``1h``); ValueError."""
+    try:
+        return dt.timedelta(seconds=parse_duration(value, what, allow_zero=True))
+    except SettingError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class RobotService:
@@ -83,8 +103,11 @@ class RobotService:
         return await self.get(user_name), secret
 
     async def get(self, name: str) -> RobotRecord:
-        """One robot (NotFound if there is no such robot)."""
-        user_name = robot_user_name(name)
+        """One robot (NotFound if there is no such robot, or no robot can have the name)."""
+        try:
+            user_name = robot_user_name(name)
+        except ValueError:
+            raise store.NotFound(f"unknown robot {name!r}") from None
         async with store.transaction(self._sessionmaker, commit=False) as session:
             user = await store.get_user(session, user_name)
             if user is None or user.source != SOURCE:
@@ -92,10 +115,12 @@ class RobotService:
             secrets = await store.list_pats(session, user.id)
         return RobotRecord(user, tuple(secrets))
 
-    async def list(self) -> list[RobotRecord]:
-        """Every robot, by name."""
+    async def list(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> list[RobotRecord]:
+        """Every robot by name, or a page of ``limit`` after the user name ``after``."""
         async with store.transaction(self._sessionmaker, commit=False) as session:
-            users = await store.list_users_of_source(session, SOURCE)
+            users = await store.list_users_of_source(session, SOURCE, after=after, limit=limit)
             return [
                 RobotRecord(user, tuple(await store.list_pats(session, user.id))) for user in users
             ]

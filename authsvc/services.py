@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import pats, store
+from authsvc.acl_service import AclService
 from authsvc.authn import Authenticator, AuthenticatorChain
 from authsvc.authn.directory import CachedUserDirectory, SqlUserDirectory, UserDirectory
 from authsvc.authn.federation import (
@@ -34,10 +35,13 @@ from authsvc.authn.throttle import LoginThrottle, SqlThrottleState
 from authsvc.authz import AccessDecider, AclAuthorizer, CachedRuleSource, SqlRuleSource
 from authsvc.authz.rules import RuleSource
 from authsvc.config import Config
+from authsvc.group_service import GroupService
 from authsvc.passwords import PasswordHasher, VerifyResult
 from authsvc.pat_service import PatService
 from authsvc.refresh_tokens import RefreshTokenService
+from authsvc.robot_service import RobotService
 from authsvc.trust_service import TrustService
+from authsvc.user_service import UserService
 
 if TYPE_CHECKING:
     from authsvc.authn.ldap import LdapAuthenticator
@@ -56,6 +60,41 @@ class Services:
     rule_cache: CachedRuleSource
     pats: PatService
     trusts: TrustService
+    # What the admin API changes (the CLI builds its own, without caches).
+    admin: AdminServices
+
+
+@dataclass(frozen=True, slots=True)
+class AdminServices:
+    """The administration services that the CLI and the admin API both call."""
+
+    users: UserService
+    groups: GroupService
+    acl: AclService
+    pats: PatService
+    robots: RobotService
+
+
+def build_admin_services(
+    config: Config,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    executor: Executor | None = None,
+    pats: PatService | None = None,
+    local: LocalAuthenticator | None = None,
+    rule_cache: CachedRuleSource | None = None,
+) -> AdminServices:
+    """The admin services; a server passes its hashing threads, token service and caches."""
+    pats = pats or build_pat_service(config, sessionmaker)
+    local = local or build_local_authenticator(config, sessionmaker, None, cached=False)
+    decider = build_access_decider(config, rule_cache or SqlRuleSource(sessionmaker))
+    return AdminServices(
+        users=UserService(sessionmaker, PasswordHasher(config.passwords), executor),
+        groups=GroupService(sessionmaker),
+        acl=AclService(sessionmaker, decider, local, rule_cache),
+        pats=pats,
+        robots=RobotService(sessionmaker, pats),
+    )
 
 
 def build_access_decider(config: Config, rules: RuleSource) -> AccessDecider:
@@ -162,7 +201,11 @@ def build_services(
     rule_cache = CachedRuleSource(SqlRuleSource(sessionmaker))
     access = build_access_decider(config, rule_cache)
     throttle = LoginThrottle(chain, SqlThrottleState(sessionmaker), config.throttle)
-    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service, trusts)
+    admin = build_admin_services(
+        config, sessionmaker, executor=executor, pats=pat_service, local=local,
+        rule_cache=rule_cache,
+    )  # fmt: skip
+    return Services(throttle, local, refresh_tokens, access, rule_cache, pat_service, trusts, admin)
 
 
 class _NoPasswords:

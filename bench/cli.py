@@ -44,6 +44,7 @@ WORKLOADS: dict[str, Workload] = {
     "T2": auth_w.t2_cached_basic,
     "T3": auth_w.t3_argon2,
     "T4": auth_w.t4_latency_under_logins,
+    "T5": auth_w.t5_pat_basic,
     "T1W": auth_w.t1w_workers,
     "TA": auth_w.ta_audit_cost,
     "R1": reg_w.r1_manifest_get,

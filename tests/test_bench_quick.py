@@ -20,7 +20,7 @@ from tests.support import require_tool
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-WORKLOADS = ("T1", "T2", "T3", "T4", "T1W", "TA", "R1", "R2", "R3", "R4", "R5", "R6")
+WORKLOADS = ("T1", "T2", "T3", "T4", "T5", "T1W", "TA", "R1", "R2", "R3", "R4", "R5", "R6")
 VERDICTS = {"PASS", "FAIL", "n/a"}
 
 

@@ -1,104 +1,137 @@
 """``/api/v1/me``: self-service for the owner of the calling personal access token.
 
 ``GET /api/v1/me`` says who the caller is; ``/api/v1/me/pats`` lists, creates and revokes the
-caller's own tokens through ``PatService``, the code the CLI and the account page run too.
-Creating a token needs the calling token to carry ``account:self:*``.
+caller's own tokens through ``PatService``, the code the CLI and the account page run too, and
+``/api/v1/me/password`` changes a local user's password. Changing credentials needs the calling
+token to carry ``account:self:*``; changing the password also needs the current password,
+checked through the login throttle like any login, so a stolen token alone cannot take over the
+account.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from aiohttp import web
 
-from authsvc import store
-from authsvc.api.caller import api_caller
+from authsvc.api.pats import NEW_PAT, PAT, PAT_ID, TOKEN_FIELDS, expires_in
+from authsvc.api.routing import (
+    ApiRoutes,
+    Call,
+    Param,
+    json_response,
+    no_content,
+    page,
+    page_of,
+    page_params,
+)
+from authsvc.api.schema import array, obj, string
 from authsvc.appkeys import SERVICES
-from authsvc.caps import CapError
+from authsvc.authn.types import CredentialKind, Credentials
 from authsvc.errors import AuthError, ErrorCode
+from authsvc.handlers.audit_trail import request_address
 from authsvc.models import utcnow
+from authsvc.passwords import MAX_PASSWORD_LENGTH
 from authsvc.pat_service import pat_to_dict
-from svckit.settings import SettingError, parse_duration
 
-routes = web.RouteTableDef()
+api = ApiRoutes("me", "Self-service for the calling token's owner")
 
-MAX_BODY = 16 * 1024
-
-
-def _invalid(message: str) -> AuthError:
-    return AuthError(ErrorCode.REQUEST_INVALID, message)
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise _invalid("the body must be application/json")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise _invalid("the body is too large")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise _invalid("the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _invalid("the body must be a JSON object")
-    return body
+ME = api.component(
+    "Me",
+    obj(
+        {
+            "name": string(max_length=255),
+            "source": string("local, ldap, oidc or robot", max_length=32),
+            "groups": array(string(max_length=255), max_items=1_000_000),
+        },
+        ["name", "source", "groups"],
+    ),
+)
+PASSWORD = string(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
-@routes.get("/api/v1/me")
-async def get_me(request: web.Request) -> web.Response:
-    """The calling token's owner."""
-    caller = await api_caller(request)
-    lookup = await request.app[SERVICES].local.lookup(caller.user.name)
+@api.route("GET", "/api/v1/me", summary="Who am I", access="self", response=ME)
+async def get_me(call: Call) -> web.Response:
+    """The calling token's owner and their groups."""
+    user = call.caller.user
+    lookup = await call.request.app[SERVICES].local.lookup(user.name)
     groups = sorted(lookup.identity.groups) if lookup.identity else []
-    return web.json_response(
-        {"name": caller.user.name, "source": caller.user.source, "groups": groups}
+    return json_response({"name": user.name, "source": user.source, "groups": groups})
+
+
+@api.route(
+    "GET", "/api/v1/me/pats", summary="List my tokens", access="self",
+    params=page_params(PAT_ID), response=page_of(PAT, PAT_ID),
+)  # fmt: skip
+async def list_my_pats(call: Call) -> web.Response:
+    """A page of the caller's tokens, oldest first (never their secrets)."""
+    limit = call.query.get("limit", 100)
+    records = await call.admin.pats.list(
+        call.caller.user.name, after=call.query.get("after"), limit=limit + 1
     )
-
-
-@routes.get("/api/v1/me/pats")
-async def list_my_pats(request: web.Request) -> web.Response:
-    """The caller's tokens (never their secrets)."""
-    caller = await api_caller(request)
-    records = await request.app[SERVICES].pats.list(caller.user.name)
     now = utcnow()
-    return web.json_response([pat_to_dict(r, now) for r in records])
+    return json_response(page([pat_to_dict(r, now) for r in records], limit, lambda p: p["id"]))
 
 
-@routes.post("/api/v1/me/pats")
-async def create_my_pat(request: web.Request) -> web.Response:
-    """Create a token for the caller: ``{"name", "scopes": [...], "expires_in": "30d"}``."""
-    caller = await api_caller(request)
-    if not caller.may_manage_credentials():
-        raise AuthError(ErrorCode.DENIED, "creating tokens needs a token with account:self:*")
-    body = await _json_object(request)
-    name, scopes, expires = body.get("name"), body.get("scopes"), body.get("expires_in")
-    if not isinstance(name, str):
-        raise _invalid("name: a string is required")
-    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
-        raise _invalid("scopes: a list of strings is required")
-    expires_in = None
-    if expires is not None:
-        try:
-            expires_in = dt.timedelta(seconds=parse_duration(expires, "expires_in"))
-        except SettingError as exc:
-            raise _invalid(str(exc)) from None
-    try:
-        record, secret = await request.app[SERVICES].pats.create(
-            caller.user.name, name=name, scopes=scopes, expires_in=expires_in
-        )
-    except (CapError, ValueError) as exc:
-        raise _invalid(str(exc)) from None
-    return web.json_response({**pat_to_dict(record, utcnow()), "secret": secret}, status=201)
+@api.route(
+    "POST", "/api/v1/me/pats", summary="Create a token for myself", access="manage_self",
+    status=201, body=obj(TOKEN_FIELDS, ["name", "scopes"]), response=NEW_PAT,
+)  # fmt: skip
+async def create_my_pat(call: Call) -> web.Response:
+    """Create a token for the caller; the answer holds its secret, which nothing shows again."""
+    body = call.body
+    record, secret = await call.admin.pats.create(
+        call.caller.user.name, name=body["name"], scopes=body["scopes"],
+        expires_in=expires_in(body.get("expires_in")),
+    )  # fmt: skip
+    call.audit(
+        "pat create", user=record.owner, name=record.name, scope=body["scopes"],
+        expires=body.get("expires_in"),
+    )  # fmt: skip
+    return json_response({**pat_to_dict(record, utcnow()), "secret": secret}, status=201)
 
 
-@routes.delete("/api/v1/me/pats/{pat_id:[0-9]{1,18}}")
-async def revoke_my_pat(request: web.Request) -> web.Response:
+@api.route(
+    "DELETE", "/api/v1/me/pats/{id}", summary="Revoke one of my tokens", access="self",
+    params=[Param("id", "path", PAT_ID, required=True)], status=204,
+)  # fmt: skip
+async def revoke_my_pat(call: Call) -> web.Response:
     """Revoke one of the caller's tokens (another user's id is answered as unknown)."""
-    caller = await api_caller(request)
-    try:
-        await request.app[SERVICES].pats.revoke(
-            int(request.match_info["pat_id"]), owner_id=caller.user.id
+    await call.admin.pats.revoke(call.path["id"], owner_id=call.caller.user.id)
+    call.audit("pat revoke", id=call.path["id"])
+    return no_content()
+
+
+@api.route(
+    "POST", "/api/v1/me/password", summary="Change my password", access="manage_self",
+    status=204, errors=[409],
+    body=obj(
+        {"current_password": PASSWORD, "new_password": PASSWORD},
+        ["current_password", "new_password"],
+    ),
+)  # fmt: skip
+async def change_my_password(call: Call) -> web.Response:
+    """Change a local user's password (409 for accounts whose password lives elsewhere).
+
+    The current password is checked as a login is (a wrong one counts towards the login
+    throttle and answers 403); the change revokes the user's refresh tokens.
+    """
+    user = call.caller.user
+    if user.source != "local":
+        raise AuthError(
+            ErrorCode.CONFLICT, f"the password of a {user.source} account is not kept here"
         )
-    except store.NotFound as exc:
-        raise AuthError(ErrorCode.NOT_FOUND, str(exc)) from None
-    return web.Response(status=204)
+    current = Credentials(
+        CredentialKind.PASSWORD, user.name, call.body["current_password"], service="",
+        address=request_address(call.request),
+    )  # fmt: skip
+    try:
+        identity = await call.request.app[SERVICES].authenticators.authenticate(current)
+    except AuthError as exc:
+        if exc.code is not ErrorCode.UNAUTHORIZED:
+            raise
+        identity = None
+    # A PAT-shaped "password" authenticates as a token: only the password itself counts.
+    if identity is None or identity.kind is not CredentialKind.PASSWORD:
+        raise AuthError(ErrorCode.DENIED, "the current password is wrong")
+    await call.admin.users.set_password(user.name, call.body["new_password"])
+    call.audit("user passwd", name=user.name)
+    return no_content()

@@ -1,68 +1,70 @@
 """``authsvc acl ...``: add, list, delete, check, import and export ACL rules.
 
-``acl check`` runs the token endpoint's own decision path (``authsvc.explain`` over the objects
-that ``authsvc.services`` wires for the server) and explains each grant with its deciding rule.
+Every command calls ``authsvc.acl_service``, as ``/api/v1/acl`` does. ``acl check`` runs the
+token endpoint's own decision path (``authsvc.explain`` over the objects that
+``authsvc.services`` wires for the server) and explains each grant with its deciding rule.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from authsvc import acl, aclfile, db, store
-from authsvc.authz import SqlRuleSource
-from authsvc.cli.common import CliError, get_config, parse_moment, print_json, run
-from authsvc.cli.dbsession import run_in_session
-from authsvc.config import Config
-from authsvc.errors import AuthError
-from authsvc.explain import Explanation, explain, explanation_json, explanation_lines
+from authsvc import acl, aclfile
+from authsvc.acl_service import Position
+from authsvc.cli.common import CliError, parse_moment, print_json
+from authsvc.cli.dbsession import run_admin
+from authsvc.explain import Explanation, explanation_json, explanation_lines
 from authsvc.models import utcnow
-from authsvc.names import normalize_username
-from authsvc.scope import Scope, ScopeError, parse_requested_scopes
-from authsvc.services import build_access_decider, build_local_authenticator
+from authsvc.services import AdminServices
 
-T = TypeVar("T")
+
+def _position(args: argparse.Namespace) -> Position | None:
+    if args.before is not None and args.after is not None:
+        raise CliError("give --before or --after, not both")
+    if args.before is not None:
+        return ("before", args.before)
+    if args.after is not None:
+        return ("after", args.after)
+    return None
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    """Validate and store one rule."""
-    try:
-        priority = acl.parse_priority(args.priority)
-    except acl.RuleError as exc:
-        raise CliError(str(exc)) from None
+    """Validate and store one rule, at --priority or just --before/--after a rule."""
+    position = _position(args)
     now = utcnow()
     valid_from = parse_moment(args.valid_from, "--from", now) if args.valid_from else None
     valid_until = parse_moment(args.valid_until, "--until", now) if args.valid_until else None
 
-    async def action(session: AsyncSession) -> acl.AclRule:
-        return await store.add_rule(
-            session,
+    async def action(admin: AdminServices) -> acl.AclRule:
+        return await admin.acl.add(
             account=args.account,
             name=args.name,
             type=args.type,
             actions=[args.actions] if args.actions is not None else [],
             service=args.service,
             effect=args.effect,
-            priority=priority,
+            priority=args.priority,
             comment=args.comment,
+            position=position,
             valid_from=valid_from,
             valid_until=valid_until,
             filtered=args.filtered,
         )
 
-    rule = run_in_session(args, action)
+    rule = run_admin(args, action)
     print(f"added rule {acl.describe_rule(rule)}")
     return 0
 
 
+async def _list(admin: AdminServices) -> list[acl.AclRule]:
+    return await admin.acl.list()
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """List rules in evaluation order."""
-    rules = run_in_session(args, store.list_rules)
+    rules = run_admin(args, _list)
     if args.json:
         print_json([acl.rule_to_dict(r) for r in rules])
     else:
@@ -74,69 +76,27 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete one rule by id."""
 
-    async def action(session: AsyncSession) -> acl.AclRule:
-        return await store.delete_rule(session, args.id)
+    async def action(admin: AdminServices) -> acl.AclRule:
+        return await admin.acl.delete(args.id)
 
-    rule = run_in_session(args, action)
+    rule = run_admin(args, action)
     print(f"deleted rule {acl.describe_rule(rule)}")
     return 0
 
 
-def _scopes(values: list[str]) -> tuple[Scope, ...]:
-    try:
-        return parse_requested_scopes(values)
-    except ScopeError as exc:
-        raise CliError(str(exc)) from None
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     """Print the grant and the deciding rule for each scope, as the token endpoint decides."""
-    config = get_config(args)
-    scopes = _scopes(args.scopes)
-    account: str | None = None
-    if args.account != acl.ANONYMOUS:
-        try:
-            account = normalize_username(args.account)
-        except ValueError as exc:
-            raise CliError(f"{exc} (use {acl.ANONYMOUS} for anonymous requests)") from None
 
-    async def action(sessionmaker: async_sessionmaker[AsyncSession]) -> Explanation:
-        # The token endpoint's own objects (services.py), without the server's caches.
-        decider = build_access_decider(config, SqlRuleSource(sessionmaker))
-        try:
-            service = decider.check_service(args.service or config.token.services[0])
-        except AuthError:
-            known = ", ".join(config.token.services)
-            raise CliError(
-                f"unknown service {args.service!r} (this server issues for: {known})"
-            ) from None
-        local = build_local_authenticator(config, sessionmaker, None, cached=False)
-        return await explain(account, service, scopes, local, decider)
+    async def action(admin: AdminServices) -> Explanation:
+        return await admin.acl.check(args.account, args.scopes, args.service)
 
-    explanation = run_with_sessionmaker(config, action)
+    explanation = run_admin(args, action)
     if args.json:
         print_json(explanation_json(explanation))
     else:
         for line in explanation_lines(explanation):
             print(line, file=sys.stderr if line.startswith("note:") else sys.stdout)
     return 0
-
-
-def run_with_sessionmaker(
-    config: Config, action: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
-) -> T:
-    """Run ``action`` with a sessionmaker on the configured database; store errors -> CliError."""
-
-    async def main() -> T:
-        engine = db.make_engine(config.database)
-        try:
-            return await action(db.make_sessionmaker(engine))
-        except store.StoreError as exc:
-            raise CliError(str(exc)) from None
-        finally:
-            await engine.dispose()
-
-    return run(main)
 
 
 def _read_source(source: str) -> str:
@@ -157,12 +117,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except acl.RuleError as exc:
         raise CliError(f"{args.file}: {exc}") from None
 
-    async def action(session: AsyncSession) -> list[acl.AclRule]:
-        if args.replace:
-            return await store.replace_rules(session, rules)
-        return await store.add_rules(session, rules)
+    async def action(admin: AdminServices) -> list[acl.AclRule]:
+        return await admin.acl.add_all(rules, replace=args.replace)
 
-    stored = run_in_session(args, action)
+    stored = run_admin(args, action)
     verb = "replaced all rules with" if args.replace else "imported"
     print(f"{verb} {len(stored)} rule(s) from {args.file}")
     return 0
@@ -170,7 +128,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Print every rule as a docker_auth-style YAML file."""
-    sys.stdout.write(aclfile.export(run_in_session(args, store.list_rules)))
+    sys.stdout.write(aclfile.export(run_admin(args, _list)))
     return 0
 
 
@@ -214,6 +172,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="with --type registry --name catalog: grant the catalog filtered to the "
         "repositories the account may pull",
+    )
+    add.add_argument(
+        "--before", type=int, metavar="ID", help="evaluate just before rule ID (sets the priority)"
+    )
+    add.add_argument(
+        "--after", type=int, metavar="ID", help="evaluate just after rule ID (sets the priority)"
     )
     add.set_defaults(func=cmd_add)
 

@@ -15,22 +15,23 @@ import sys
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc import store
-from authsvc.audit import write_now
+from authsvc.audit import CLI_CLIENT, admin_record, describe_change, write_now
 from authsvc.authn.throttle import throttle_name
 from authsvc.cli.common import CliError, get_config, print_json
 from authsvc.cli.dbsession import run_in_session, run_with_services
 from authsvc.config import Config
-from authsvc.handlers.audit_trail import ADMIN, EVENTS
+from authsvc.handlers.audit_trail import EVENTS
 from authsvc.models import utcnow
 from svckit.settings import SettingError, parse_duration
 
 # The commands that change something, by group; each leaves an ``admin`` row when it succeeds.
 CHANGES = {
-    "user": {"add", "passwd", "disable", "enable", "delete", "import"},
+    "user": {"add", "passwd", "disable", "enable", "delete", "import", "token-ttl"},
     "group": {"add", "delete", "member"},
     "acl": {"add", "delete", "import"},
     "token": {"revoke"},
     "pat": {"create", "revoke"},
+    "robot": {"add", "disable", "enable", "delete", "secret", "token-ttl"},
     "trust": {"add", "delete"},
     "throttle": {"clear"},
 }
@@ -45,13 +46,11 @@ def change_of(args: argparse.Namespace) -> str | None:
     if group not in CHANGES or verb not in CHANGES[group]:
         return None
     # Passwords are read from standard input, never from arguments, so none is here.
-    details = [
-        f"{k}={v}"
-        for k, v in sorted(vars(args).items())
-        if k not in _NOT_RECORDED and not k.endswith("_command") and v not in (None, False, [], ())
-    ]
-    subverb = getattr(args, "member_command", None)
-    return " ".join([group, verb, *([subverb] if subverb else []), *details])
+    details = {
+        k: v for k, v in vars(args).items() if k not in _NOT_RECORDED and not k.endswith("_command")
+    }
+    subverb = getattr(args, "member_command", None) or getattr(args, "secret_command", None)
+    return describe_change([group, verb, *([subverb] if subverb else [])], details)
 
 
 def record_admin_change(args: argparse.Namespace) -> None:
@@ -66,9 +65,7 @@ def record_admin_change(args: argparse.Namespace) -> None:
         operator = getpass.getuser()
     except (KeyError, OSError):
         operator = ""
-    record = store.AuditRecord(
-        at=utcnow(), event=ADMIN, subject=operator, client_id="authsvc-cli", detail=change
-    )
+    record = admin_record(operator, CLI_CLIENT, change)
 
     async def action(sessionmaker: object, _config: Config) -> None:
         await write_now(sessionmaker, record)  # type: ignore[arg-type]

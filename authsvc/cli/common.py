@@ -72,18 +72,10 @@ def parse_token_ttl(value: str, option: str = "--token-ttl") -> int | None:
 def parse_moment(value: str, option: str, now: dt.datetime) -> dt.datetime:
     """An RFC 3339 time with its offset (``2027-01-31T18:00:00Z``), or a duration from ``now``
     (``30d``, ``+12h``)."""
-    text = value.strip()
+    # Imported here: the acl service pulls in the authenticators, which `--help` never needs.
+    from authsvc.acl_service import parse_moment as parse
+
     try:
-        return now + dt.timedelta(seconds=parse_duration(text.removeprefix("+"), option))
-    except SettingError:
-        pass
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"{option}: expected an RFC 3339 time such as 2027-01-31T18:00:00Z "
-            f"or a duration such as 30d, got {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        raise CliError(f"{option}: give the time zone, e.g. {text}Z or {text}+01:00")
-    return moment.astimezone(dt.UTC)
+        return parse(value, option, now)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

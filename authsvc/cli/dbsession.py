@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from authsvc import db, store
 from authsvc.cli.common import CliError, get_config, run
 from authsvc.config import Config
+from authsvc.services import AdminServices, build_admin_services
 
 T = TypeVar("T")
 
@@ -71,3 +72,12 @@ def run_in_session(
             await engine.dispose()
 
     return run(_main)
+
+
+def run_admin(args: argparse.Namespace, action: Callable[[AdminServices], Awaitable[T]]) -> T:
+    """Run ``action`` with the admin services (the ones the admin API calls) on the database."""
+
+    async def main(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> T:
+        return await action(build_admin_services(config, sessionmaker))
+
+    return run_with_services(args, main)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from authsvc import store
 from authsvc.cli.common import CliError, print_json
-from authsvc.cli.dbsession import run_in_session
+from authsvc.cli.dbsession import run_admin
+from authsvc.group_service import group_to_dict
 from authsvc.names import normalize_group_name, normalize_username
+from authsvc.services import AdminServices
 
 
 def _group_name(value: str) -> str:
@@ -30,10 +30,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     """Create a group."""
     name = _group_name(args.name)
 
-    async def action(session: AsyncSession) -> store.GroupRecord:
-        return await store.create_group(session, name)
+    async def action(admin: AdminServices) -> store.GroupRecord:
+        return await admin.groups.add(name)
 
-    group = run_in_session(args, action)
+    group = run_admin(args, action)
     print(f"created group {group.name!r}")
     return 0
 
@@ -42,29 +42,23 @@ def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a group and its memberships."""
     name = _group_name(args.name)
 
-    async def action(session: AsyncSession) -> None:
-        await store.delete_group(session, name)
+    async def action(admin: AdminServices) -> None:
+        await admin.groups.delete(name)
 
-    run_in_session(args, action)
+    run_admin(args, action)
     print(f"deleted group {name!r}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List groups with their members."""
-    groups = run_in_session(args, store.list_groups)
+
+    async def action(admin: AdminServices) -> list[store.GroupRecord]:
+        return await admin.groups.list()
+
+    groups = run_admin(args, action)
     if args.json:
-        print_json(
-            [
-                {
-                    "id": g.id,
-                    "name": g.name,
-                    "created_at": g.created_at.isoformat(),
-                    "members": list(g.members),
-                }
-                for g in groups
-            ]
-        )
+        print_json([group_to_dict(g) for g in groups])
         return 0
     for group in groups:
         print(f"{group.name}: {', '.join(group.members) if group.members else '(no members)'}")
@@ -75,13 +69,13 @@ def cmd_member(args: argparse.Namespace) -> int:
     """Add a user to a group or remove them from it."""
     group, user = _group_name(args.group), _user_name(args.user)
 
-    async def action(session: AsyncSession) -> None:
+    async def action(admin: AdminServices) -> None:
         if args.member_command == "add":
-            await store.add_member(session, group, user)
+            await admin.groups.add_member(group, user)
         else:
-            await store.remove_member(session, group, user)
+            await admin.groups.remove_member(group, user)
 
-    run_in_session(args, action)
+    run_admin(args, action)
     verb = "added" if args.member_command == "add" else "removed"
     print(f"{verb} {user!r} {'to' if verb == 'added' else 'from'} group {group!r}")
     return 0

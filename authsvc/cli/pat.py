@@ -16,18 +16,15 @@ from authsvc.cli.common import CliError, print_json
 from authsvc.cli.dbsession import run_with_services
 from authsvc.config import Config
 from authsvc.models import utcnow
-from authsvc.pat_service import PatService, pat_status, pat_to_dict
+from authsvc.pat_service import PatService, parse_lifetime, pat_status, pat_to_dict
 from authsvc.services import build_pat_service
-from svckit.settings import SettingError, parse_duration
 
 
 def parse_expiry(value: str | None) -> dt.timedelta | None:
     """``30d``, ``12h``, ``never`` or nothing (never)."""
-    if value is None or value == "never":
-        return None
     try:
-        return dt.timedelta(seconds=parse_duration(value, "--expires"))
-    except SettingError as exc:
+        return parse_lifetime(value, "--expires")
+    except ValueError as exc:
         raise CliError(str(exc)) from None
 
 

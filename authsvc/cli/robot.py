@@ -6,7 +6,6 @@ Secrets are printed once, by ``add`` and ``secret rotate``, on a line of their o
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,25 +15,12 @@ from authsvc.cli.dbsession import run_with_services
 from authsvc.cli.pat import parse_expiry
 from authsvc.config import Config
 from authsvc.models import utcnow
-from authsvc.pat_service import pat_to_dict
-from authsvc.robot_service import RobotRecord, RobotService
+from authsvc.robot_service import RobotRecord, RobotService, parse_overlap, robot_to_dict
 from authsvc.services import build_pat_service
-from svckit.settings import SettingError, parse_duration
 
 
 def _service(sessionmaker: async_sessionmaker[AsyncSession], config: Config) -> RobotService:
     return RobotService(sessionmaker, build_pat_service(config, sessionmaker))
-
-
-def robot_to_dict(robot: RobotRecord, now: dt.datetime) -> dict[str, object]:
-    """JSON-ready data for a robot and its secrets (never the secrets themselves)."""
-    return {
-        "name": robot.user.name,
-        "disabled": robot.user.disabled,
-        "created_at": robot.user.created_at.isoformat(),
-        "token_ttl": robot.user.token_ttl,
-        "secrets": [pat_to_dict(p, now) for p in robot.secrets],
-    }
 
 
 def _print_secret(robot: RobotRecord, secret: str, what: str, as_json: bool) -> None:
@@ -141,8 +127,8 @@ def cmd_token_ttl(args: argparse.Namespace) -> int:
 def cmd_rotate(args: argparse.Namespace) -> int:
     """Make a new secret; older ones stop after the overlap."""
     try:
-        overlap = dt.timedelta(seconds=parse_duration(args.overlap, "--overlap", allow_zero=True))
-    except SettingError as exc:
+        overlap = parse_overlap(args.overlap, "--overlap")
+    except ValueError as exc:
         raise CliError(str(exc)) from None
 
     async def action(

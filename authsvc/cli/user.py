@@ -13,33 +13,14 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc import store
-from authsvc.cli.common import (
-    CliError,
-    get_config,
-    parse_token_ttl,
-    print_json,
-    read_password_stdin,
-)
-from authsvc.cli.dbsession import run_in_session
+from authsvc.cli.common import CliError, parse_token_ttl, print_json, read_password_stdin
+from authsvc.cli.dbsession import run_admin, run_in_session
 from authsvc.names import normalize_username
-from authsvc.passwords import PasswordHasher, check_new_password, generate_password, is_bcrypt_hash
+from authsvc.passwords import is_bcrypt_hash
+from authsvc.services import AdminServices
+from authsvc.user_service import user_to_dict
 
 TOKEN_TTL_HELP = "access-token lifetime overriding AUTHSVC_TOKEN_TTL (e.g. 900, 15m; >= 60 s)"
-
-
-def user_to_dict(user: store.UserRecord) -> dict[str, object]:
-    """JSON-ready data for a user; the password hash is left out."""
-    return {
-        "id": user.id,
-        "name": user.name,
-        "admin": user.admin,
-        "disabled": user.disabled,
-        "created_at": user.created_at.isoformat(),
-        "updated_at": user.updated_at.isoformat(),
-        "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
-        "source": user.source,
-        "token_ttl": user.token_ttl,
-    }
 
 
 def _name(value: str) -> str:
@@ -49,45 +30,41 @@ def _name(value: str) -> str:
         raise CliError(str(exc)) from None
 
 
-def _new_password(args: argparse.Namespace) -> tuple[str, bool]:
-    """The password from stdin, or a generated one; the flag says whether it was generated."""
-    if args.password_stdin:
-        password = read_password_stdin()
-        try:
-            check_new_password(password)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        return password, False
-    return generate_password(), True
+def _password(args: argparse.Namespace) -> str | None:
+    """The password from stdin, or None: the service generates one (printed once)."""
+    return read_password_stdin() if args.password_stdin else None
 
 
 def _revoked(count: int) -> str:
     return f"; revoked {count} refresh token(s)" if count else ""
 
 
+def _print_generated(generated: str | None) -> None:
+    if generated is not None:
+        print(f"password (shown only once): {generated}")
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     """Create a user with a password from stdin or a generated one, printed once."""
-    config = get_config(args)
-    name = _name(args.name)
+    name, password = _name(args.name), _password(args)
     token_ttl = parse_token_ttl(args.token_ttl) if args.token_ttl else None
-    password, generated = _new_password(args)
-    password_hash = PasswordHasher(config.passwords).hash(password)
 
-    async def action(session: AsyncSession) -> store.UserRecord:
-        return await store.create_user(
-            session, name, password_hash, admin=args.admin, token_ttl=token_ttl
-        )
+    async def action(admin: AdminServices) -> tuple[store.UserRecord, str | None]:
+        return await admin.users.add(name, password, admin=args.admin, token_ttl=token_ttl)
 
-    user = run_in_session(args, action, config=config)
+    user, generated = run_admin(args, action)
     print(f"created user {user.name!r}" + (" (admin)" if user.admin else ""))
-    if generated:
-        print(f"password (shown only once): {password}")
+    _print_generated(generated)
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """List users."""
-    users = run_in_session(args, store.list_users)
+
+    async def action(admin: AdminServices) -> list[store.UserRecord]:
+        return await admin.users.list()
+
+    users = run_admin(args, action)
     if args.json:
         print_json([user_to_dict(u) for u in users])
         return 0
@@ -105,24 +82,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_count(args: argparse.Namespace) -> int:
     """Print the number of users."""
-    print(run_in_session(args, store.count_users))
+
+    async def action(admin: AdminServices) -> int:
+        return await admin.users.count()
+
+    print(run_admin(args, action))
     return 0
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     """Set a user's password (from stdin, or a generated one printed once)."""
-    config = get_config(args)
-    name = _name(args.name)
-    password, generated = _new_password(args)
-    password_hash = PasswordHasher(config.passwords).hash(password)
+    name, password = _name(args.name), _password(args)
 
-    async def action(session: AsyncSession) -> int:
-        return await store.set_password_hash(session, name, password_hash)
+    async def action(admin: AdminServices) -> tuple[int, str | None]:
+        return await admin.users.set_password(name, password)
 
-    revoked = run_in_session(args, action, config=config)
+    revoked, generated = run_admin(args, action)
     print(f"changed the password of {name!r}{_revoked(revoked)}")
-    if generated:
-        print(f"password (shown only once): {password}")
+    _print_generated(generated)
     return 0
 
 
@@ -130,10 +107,10 @@ def _set_disabled(disabled: bool) -> Callable[[argparse.Namespace], int]:
     def command(args: argparse.Namespace) -> int:
         name = _name(args.name)
 
-        async def action(session: AsyncSession) -> int:
-            return await store.set_disabled(session, name, disabled)
+        async def action(admin: AdminServices) -> int:
+            return await admin.users.set_disabled(name, disabled)
 
-        revoked = run_in_session(args, action)
+        revoked = run_admin(args, action)
         print(f"{'disabled' if disabled else 'enabled'} user {name!r}{_revoked(revoked)}")
         return 0
 
@@ -146,10 +123,10 @@ def cmd_token_ttl(args: argparse.Namespace) -> int:
     name = _name(args.name)
     token_ttl = parse_token_ttl(args.ttl, "TTL")
 
-    async def action(session: AsyncSession) -> None:
-        await store.set_token_ttl(session, name, token_ttl)
+    async def action(admin: AdminServices) -> None:
+        await admin.users.set_token_ttl(name, token_ttl)
 
-    run_in_session(args, action)
+    run_admin(args, action)
     shown = "the server's default" if token_ttl is None else f"{token_ttl} seconds"
     print(f"access tokens of {name!r} now live {shown}")
     return 0
@@ -159,10 +136,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a user, their group memberships and their refresh tokens."""
     name = _name(args.name)
 
-    async def action(session: AsyncSession) -> None:
-        await store.delete_user(session, name)
+    async def action(admin: AdminServices) -> None:
+        await admin.users.delete(name)
 
-    run_in_session(args, action)
+    run_admin(args, action)
     print(f"deleted user {name!r}")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from authsvc.api import me
 from authsvc.handlers import health, token_endpoint
 
-ROUTES: tuple[web.RouteTableDef, ...] = (token_endpoint.routes, health.routes, me.routes)
+ROUTES: tuple[web.RouteTableDef, ...] = (token_endpoint.routes, health.routes)

@@ -15,6 +15,7 @@ from aiohttp import web
 from authsvc import metrics
 from authsvc.access_tokens import IssuedToken
 from authsvc.appkeys import AUDIT, CONFIG, TRUSTED_PROXIES
+from authsvc.audit import ADMIN
 from authsvc.authn.throttle import throttle_name
 from authsvc.authn.types import Federation
 from authsvc.authz.decider import AccessDecision
@@ -29,7 +30,6 @@ TOKEN_ISSUED = "token_issued"
 TOKEN_REFUSED = "token_refused"
 LOGIN_FAILED = "login_failed"
 THROTTLED = "throttled"
-ADMIN = "admin"
 EVENTS = (TOKEN_ISSUED, TOKEN_REFUSED, LOGIN_FAILED, THROTTLED, ADMIN)
 
 

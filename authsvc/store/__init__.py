@@ -36,6 +36,7 @@ from authsvc.store.groups import (
     add_member,
     create_group,
     delete_group,
+    get_group,
     groups_of,
     list_groups,
     remove_member,
@@ -58,7 +59,14 @@ from authsvc.store.refresh_tokens import (
     revoke_user_refresh_tokens,
     touch_refresh_token,
 )
-from authsvc.store.rules import add_rule, add_rules, delete_rule, list_rules, replace_rules
+from authsvc.store.rules import (
+    add_rule,
+    add_rules,
+    delete_rule,
+    get_rule,
+    list_rules,
+    replace_rules,
+)
 from authsvc.store.session import as_store_error, describe_db_error, transaction
 from authsvc.store.throttle import (
     FailureRecord,
@@ -134,10 +142,12 @@ __all__ = [
     "end_web_sessions_of",
     "ensure_directory_user",
     "expire_pat",
+    "get_group",
     "get_login_failures",
     "get_pat",
     "get_pat_by_hash",
     "get_refresh_token_by_hash",
+    "get_rule",
     "get_user",
     "get_user_by_id",
     "get_web_session",

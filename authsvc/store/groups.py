@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, union
+from sqlalchemy import delete, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.models import DirectoryGroup, Group, GroupMember, User, utcnow
@@ -30,6 +30,22 @@ async def create_group(session: AsyncSession, name: str) -> GroupRecord:
     return GroupRecord(group.id, name, group.created_at, ())
 
 
+async def get_group(session: AsyncSession, name: str) -> GroupRecord:
+    """One group with its members (NotFound if there is none)."""
+    group_id = await _group_id(session, name)
+    rows = await session.execute(
+        select(Group.id, Group.name, Group.created_at, User.name)
+        .where(Group.id == group_id)
+        .outerjoin(GroupMember, GroupMember.group_id == Group.id)
+        .outerjoin(User, User.id == GroupMember.user_id)
+        .order_by(User.name)
+    )
+    found = rows.all()
+    _, group, created_at, _ = found[0]
+    members = tuple(m for *_, m in found if m is not None)
+    return GroupRecord(group_id, group, created_at, members)
+
+
 async def delete_group(session: AsyncSession, name: str) -> None:
     """Delete a group and its memberships (rules naming it then match nobody)."""
     group_id = await _group_id(session, name)
@@ -37,10 +53,17 @@ async def delete_group(session: AsyncSession, name: str) -> None:
     await session.execute(delete(Group).where(Group.id == group_id))
 
 
-async def list_groups(session: AsyncSession) -> list[GroupRecord]:
-    """All groups with their members, by name (one query)."""
+async def list_groups(
+    session: AsyncSession, *, after: str | None = None, limit: int | None = None
+) -> list[GroupRecord]:
+    """All groups with their members by name, or the ``limit`` first after the name ``after``."""
+    page = select(Group.id)
+    if after is not None:
+        page = page.where(Group.name > after)
+    ids = page.order_by(Group.name).limit(limit).scalar_subquery()
     rows = await session.execute(
         select(Group.id, Group.name, Group.created_at, User.name)
+        .where(Group.id.in_(ids) if limit is not None or after is not None else true())
         .outerjoin(GroupMember, GroupMember.group_id == Group.id)
         .outerjoin(User, User.id == GroupMember.user_id)
         .order_by(Group.name, User.name)

@@ -102,12 +102,20 @@ async def get_pat_by_hash(
     return _record(row[: len(_COLUMNS)]), user_record(row[len(_COLUMNS) :])
 
 
-async def list_pats(session: AsyncSession, user_id: int | None = None) -> list[PatRecord]:
-    """All tokens, or one user's, oldest first."""
+async def list_pats(
+    session: AsyncSession,
+    user_id: int | None = None,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[PatRecord]:
+    """All tokens, or one user's, oldest first; a page is ``limit`` ids after ``after``."""
     query = select(*_COLUMNS).join(User, User.id == PersonalAccessToken.user_id)
     if user_id is not None:
         query = query.where(PersonalAccessToken.user_id == user_id)
-    rows = await session.execute(query.order_by(PersonalAccessToken.id))
+    if after is not None:
+        query = query.where(PersonalAccessToken.id > after)
+    rows = await session.execute(query.order_by(PersonalAccessToken.id).limit(limit))
     return [_record(row) for row in rows]
 
 

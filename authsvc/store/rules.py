@@ -127,6 +127,14 @@ async def delete_rule(session: AsyncSession, rule_id: int) -> AclRule:
     return _rule(row)
 
 
+async def get_rule(session: AsyncSession, rule_id: int) -> AclRule:
+    """One rule by id (NotFound if there is none)."""
+    row = (await session.execute(select(*_RULE_COLUMNS).where(AclRuleRow.id == rule_id))).first()
+    if row is None:
+        raise NotFound(f"unknown rule #{rule_id}")
+    return _rule(row)
+
+
 async def list_rules(session: AsyncSession) -> list[AclRule]:
     """Every rule in evaluation order (priority, then id), compiled: one query."""
     rows = await session.execute(

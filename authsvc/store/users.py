@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,17 +93,31 @@ async def insert_user(
     return UserRecord(user.id, name, password_hash, admin, False, now, now, None, source, token_ttl)
 
 
-async def list_users_of_source(session: AsyncSession, source: str) -> list[UserRecord]:
-    """The users that one backend created (``robot``, ``ldap``, …), by name."""
-    rows = await session.execute(
-        select(*USER_COLUMNS).where(User.source == source).order_by(User.name)
-    )
-    return [user_record(row) for row in rows]
+async def list_users_of_source(
+    session: AsyncSession, source: str, *, after: str | None = None, limit: int | None = None
+) -> list[UserRecord]:
+    """The users that one backend created (``robot``, ``ldap``, …), by name (a page of them)."""
+    query = select(*USER_COLUMNS).where(User.source == source)
+    return await _user_page(session, query, after, limit)
 
 
-async def list_users(session: AsyncSession) -> list[UserRecord]:
-    """All users, by name."""
-    rows = await session.execute(select(*USER_COLUMNS).order_by(User.name))
+async def list_users(
+    session: AsyncSession, *, after: str | None = None, limit: int | None = None
+) -> list[UserRecord]:
+    """All users by name, or the ``limit`` first after the name ``after`` (keyset paging)."""
+    return await _user_page(session, select(*USER_COLUMNS), after, limit)
+
+
+async def _user_page(
+    # Any: the statement's row type differs between callers (SQLAlchemy types it per column).
+    session: AsyncSession,
+    query: Any,
+    after: str | None,
+    limit: int | None,
+) -> list[UserRecord]:
+    if after is not None:
+        query = query.where(User.name > after)
+    rows = await session.execute(query.order_by(User.name).limit(limit))
     return [user_record(row) for row in rows]
 
 

@@ -202,6 +202,26 @@ def test_mistakes_in_the_input(sqlite_cli: Cli, tmp_path: Path) -> None:
     )
 
 
+def test_add_before_and_after_a_rule(cli: Cli, seeded_db_url: str) -> None:
+    # Seeded: rule #1 (priority 100).
+    add = ("acl", "add", "--account", "*", "--actions", "pull", "--name")
+    added = cli.ok(*add, "a", "--before", "1")
+    assert added == "added rule #2: allow priority=99 account=* name=a actions=pull\n"
+    cli.ok(*add, "b", "--after", "1")
+    assert [line.split(":")[0] for line in cli.ok("acl", "list").splitlines()] == [
+        "#2",
+        "#1",
+        "#3",
+    ]
+    cli.fails(
+        [
+            ((*add, "c", "--before", "3"), "", "give a priority instead"),
+            ((*add, "c", "--after", "9"), "", "unknown rule #9"),
+            ((*add, "c", "--after", "1", "--before", "1"), "", "not both"),
+        ]
+    )
+
+
 def test_windows_and_the_filtered_catalog(cli: Cli, seeded_db_url: str) -> None:
     # Seeded: rule #1 (alice ${account}/* pull).
     add = ("acl", "add", "--account", "alice", "--actions", "pull")

@@ -98,3 +98,14 @@ def test_audit_list_filters(cli: Cli, run_db: RunDb) -> None:
     assert cli("audit", "list", "--since", "soon").code == 1
     assert cli("audit", "list", "--event", "nope").code == 2
     assert cli.ok("audit", "purge") == "purged 0 audit row(s)\n"
+
+
+def test_robot_changes_are_audited(cli: Cli) -> None:
+    cli.ok("robot", "add", "ci", "--scope", "repository:team/*:pull")
+    cli.ok("robot", "secret", "rotate", "ci", "--overlap", "1h")
+    cli.ok("robot", "list")
+    rows = json.loads(cli.ok("audit", "list", "--json"))
+    assert [r["detail"] for r in rows] == [
+        "robot add name=ci scope=['repository:team/*:pull']",
+        "robot secret rotate name=ci overlap=1h",
+    ]

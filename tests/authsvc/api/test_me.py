@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from authsvc.appkeys import SERVICES
+from tests.authsvc.api.helpers import admin_rows, bearer, token
 from tests.authsvc.token_endpoint.helpers import ALICE, ALICE_PW, BOB, Env, error_of
 from tests.authsvc.tokenhelpers import basic
-
-
-async def token(env: Env, owner: str, *scopes: str) -> tuple[int, str]:
-    record, secret = await env.app[SERVICES].pats.create(
-        owner, name="api", scopes=list(scopes), expires_in=dt.timedelta(days=1)
-    )
-    return record.id, secret
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def test_me_with_bearer_and_basic(env: Env) -> None:
@@ -53,12 +41,16 @@ async def test_list_create_and_revoke_own_tokens(env: Env) -> None:
     created = await resp.json()
     assert created["secret"].startswith("asvc_pat_") and created["user"] == ALICE
     listed = await (await env.client.get("/api/v1/me/pats", headers=bearer(secret))).json()
-    assert [p["name"] for p in listed] == ["api", "ci"]
-    assert all("secret" not in p for p in listed)
+    assert [p["name"] for p in listed["items"]] == ["api", "ci"] and listed["next"] is None
+    assert all("secret" not in p for p in listed["items"])
     resp = await env.client.delete(f"/api/v1/me/pats/{created['id']}", headers=bearer(secret))
     assert resp.status == 204
     listed = await (await env.client.get("/api/v1/me/pats", headers=bearer(secret))).json()
-    assert [p["status"] for p in listed] == ["active", "revoked"]
+    assert [p["status"] for p in listed["items"]] == ["active", "revoked"]
+    assert [r.detail.split()[:2] for r in await admin_rows(env)] == [
+        ["pat", "create"],
+        ["pat", "revoke"],
+    ]
     # The new token is refused at the token endpoint once revoked (within a second).
     assert admin_id != created["id"]
 
@@ -86,14 +78,8 @@ async def test_another_users_token_cannot_be_revoked(env: Env) -> None:
 
 async def test_bad_bodies(env: Env) -> None:
     _, secret = await token(env, ALICE, "account:self:*")
-    for body in (
-        "not json",
-        "[]",
-        '{"name": 1, "scopes": []}',
-        '{"name": "x", "scopes": "repository:a:pull"}',
-        '{"name": "x", "scopes": ["repository:a:fly"]}',
-        '{"name": "x", "scopes": ["repository:a:pull"], "expires_in": "soon"}',
-    ):
+    # Not a JSON object at all: 400.
+    for body in ("not json", "[]", "[" * 5000):
         resp = await env.client.post(
             "/api/v1/me/pats",
             data=body,
@@ -101,3 +87,49 @@ async def test_bad_bodies(env: Env) -> None:
         )
         assert resp.status == 400, body
         assert error_of(await resp.json())["code"] == "REQUEST_INVALID"
+    # JSON whose fields are wrong: 422, naming the field.
+    for body, field in (
+        ('{"name": 1, "scopes": ["repository:a:pull"]}', "name"),
+        ('{"name": "x", "scopes": "repository:a:pull"}', "scopes"),
+        ('{"name": "x"}', "scopes"),
+        ('{"name": "x", "scopes": ["repository:a:pull"], "extra": 1}', "extra"),
+        ('{"name": "x\\u0000", "scopes": ["repository:a:pull"]}', "name"),
+        ('{"name": "\\ud800", "scopes": ["repository:a:pull"]}', "name"),
+        ('{"name": "x", "scopes": ["repository:a:fly"]}', None),
+        ('{"name": "x", "scopes": ["repository:a:pull"], "expires_in": "soon"}', None),
+    ):
+        resp = await env.client.post(
+            "/api/v1/me/pats",
+            data=body,
+            headers={**bearer(secret), "Content-Type": "application/json"},
+        )
+        assert resp.status == 422, body
+        error = error_of(await resp.json())
+        assert error["code"] == "VALIDATION_FAILED"
+        assert error["detail"] == ({"field": field} if field else None), body
+    assert len(await env.app[SERVICES].pats.list(ALICE)) == 1
+
+
+async def test_change_own_password(env: Env) -> None:
+    _, secret = await token(env, ALICE, "account:self:*")
+    _, pull_only = await token(env, ALICE, "repository:alice/*:pull")
+    body = {"current_password": ALICE_PW, "new_password": "new-alice-pw"}
+    resp = await env.client.post("/api/v1/me/password", json=body, headers=bearer(pull_only))
+    assert resp.status == 403
+    wrong = {**body, "current_password": "not-it"}
+    resp = await env.client.post("/api/v1/me/password", json=wrong, headers=bearer(secret))
+    assert resp.status == 403
+    assert error_of(await resp.json())["message"] == "the current password is wrong"
+    # A PAT is no password, even a valid one.
+    token_as_pw = {**body, "current_password": secret}
+    resp = await env.client.post("/api/v1/me/password", json=token_as_pw, headers=bearer(secret))
+    assert resp.status == 403
+    resp = await env.client.post("/api/v1/me/password", json=body, headers=bearer(secret))
+    assert resp.status == 204
+    old = await env.get(service="registry", scope="repository:alice/a:pull",
+                        headers=basic(ALICE, ALICE_PW))  # fmt: skip
+    assert old.status == 401
+    new = await env.get(service="registry", scope="repository:alice/a:pull",
+                        headers=basic(ALICE, "new-alice-pw"))  # fmt: skip
+    assert new.status == 200
+    assert [r.detail for r in await admin_rows(env)] == ["user passwd name=alice"]
