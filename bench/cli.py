@@ -32,6 +32,7 @@ from bench.services import (
     start_authsvc,
     start_distribution,
     start_ours,
+    start_refauth,
 )
 from bench.suite import Bench, Settings
 from bench.wrk import wrk_binary
@@ -50,6 +51,7 @@ WORKLOADS: dict[str, Workload] = {
     "R1": reg_w.r1_manifest_get,
     "R2": reg_w.r2_upload,
     "R3": reg_w.r3_download,
+    "R3b": reg_w.r3b_push_then_pull,
     "R4": reg_w.r4_concurrent_uploads,
     "R5": reg_w.r5_registry_rss,
     "R6": reg_w.r6_skopeo_copy,
@@ -159,6 +161,11 @@ def build_stack(
         auth_pg.allow_all()
         start_authsvc(stack, auth_pg)
 
+    ref = None
+    if {"T1", "T2"} & set(names):
+        log("the reference token server (bench/refauth.py)")
+        ref = start_refauth(stack, workdir / "refauth", keys)
+
     log("registries: ours and Distribution")
     ours = start_ours(stack, workdir / "ours", realm=auth.realm, bundle=keys.cert)
     distribution = None
@@ -177,6 +184,7 @@ def build_stack(
         pg_note=pg_note,
         ours=ours,
         distribution=distribution,
+        ref=ref,
         load=load,
         user=user,
         password=password,
@@ -261,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[bench {time.monotonic() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    names = [n.strip().upper() for n in args.only.split(",") if n.strip()] or list(WORKLOADS)
+    by_upper = {n.upper(): n for n in WORKLOADS}  # --only r3b,t1 works too
+    asked = [n.strip() for n in args.only.split(",") if n.strip()]
+    names = [by_upper.get(n.upper(), n) for n in asked] or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         print(f"unknown workload(s): {', '.join(unknown)}", file=sys.stderr)

@@ -127,6 +127,54 @@ def r3_download(b: Bench) -> None:
             reg.forget_blob(name, blobs[reg.label, size])
 
 
+def r3b_push_then_pull(b: Bench) -> None:
+    """R3b: a fresh blob is uploaded, then downloaded at once; the download's MB/s per size.
+
+    This is what a CI pipeline does (build, push, deploy): the first pull of a blob comes
+    right after its push, so it shows whether the upload left the blob where a read finds it
+    fast. Every repetition uploads new content, and the upload's own rate is kept in the
+    details (the note gives its median next to the download's).
+    """
+    name = "bench/r3b"
+    rows = {
+        size: b.row(
+            "R3b",
+            f"R3b push then pull {size_label(size)}",
+            "MB/s",
+            Target(Goal.RATIO_MIN, 1.0, ">= 1.0x"),
+        )
+        for size in b.settings.sizes
+    }
+    for rep in b.reps():
+        for size, row in rows.items():
+            if rep < 0 and size != b.settings.sizes[0]:
+                continue  # one warm-up, at the smallest size
+            for reg in b.alternate(rep):
+                up_rate, digest = _upload(b, reg, name, size, "monolithic")
+                try:
+                    if b.curl:
+                        rate = curl_download(b, reg, name, digest, size)
+                    else:
+                        result = b.load.call(
+                            "download", base=reg.url, name=name, auth=b.bearer(name, "pull"),
+                            digest=digest, size=size,
+                        )  # fmt: skip
+                        rate = result["bytes"] / result["seconds"] / MB
+                finally:
+                    reg.forget_blob(name, digest)
+                if rep >= 0:
+                    record(row, reg, rate)
+                    row.details.setdefault(f"upload_mbps_{reg.label}", []).append(up_rate)
+    for row in rows.values():
+        client = "curl" if b.curl else "aiohttp client (curl is not installed)"
+        uploads = ", ".join(
+            f"{reg.label} {statistics.median(row.details[f'upload_mbps_{reg.label}']):,.0f}"
+            for reg in b.registries()
+            if row.details.get(f"upload_mbps_{reg.label}")
+        )
+        row.note = f"{client}; the uploads before the pulls, MB/s: {uploads}"
+
+
 def curl_download(b: Bench, reg: Registry, name: str, digest: str, size: int) -> float:
     """MB/s of one blob GET by curl into /dev/null, timed by curl itself (no process start)."""
     assert b.curl is not None

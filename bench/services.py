@@ -27,6 +27,7 @@ from subprocess import Popen
 from bench.procs import BenchError, free_port, run, spawn, stop, wait_http
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
 SERVICE = "registry"
 ISSUER = "bench-authsvc"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -150,6 +151,22 @@ def prepare_authsvc(
 def start_authsvc(stack: ExitStack, svc: Authsvc) -> Authsvc:
     """Run `authsvc serve` until the stack unwinds; wait for /readyz."""
     svc.proc = spawn([str(BIN / "authsvc"), "serve"], svc.log, env=svc.env)
+    stack.callback(stop, svc.proc)
+    wait_http(f"{svc.url}/readyz", svc.proc, svc.log)
+    return svc
+
+
+def start_refauth(stack: ExitStack, root: Path, keys: Keys) -> Authsvc:
+    """The reference token server (bench/refauth.py) with authsvc's key, kid and issuer.
+
+    It is measured beside authsvc in T1 and T2, which then read as fractions of it.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    svc = Authsvc("reference", port, {}, root / "refauth.log")
+    args = [sys.executable, "-m", "bench.refauth", "--port", str(port), "--key", str(keys.key)]
+    args += ["--cert", str(keys.cert), "--kid", keys.kid, "--issuer", ISSUER]
+    svc.proc = spawn(args, svc.log, env={**os.environ, "PYTHONPATH": str(REPO)})
     stack.callback(stop, svc.proc)
     wait_http(f"{svc.url}/readyz", svc.proc, svc.log)
     return svc

@@ -96,6 +96,8 @@ class Bench:
     pg_note: str
     ours: Registry
     distribution: Registry | None
+    # The reference token server T1 and T2 are measured against (None unless they run).
+    ref: Authsvc | None
     load: LoadClient
     user: str
     password: str

@@ -20,7 +20,9 @@ from tests.support import require_tool
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
-WORKLOADS = ("T1", "T2", "T3", "T4", "T5", "T1W", "TA", "R1", "R2", "R3", "R4", "R5", "R6")
+WORKLOADS = (
+    "T1", "T2", "T3", "T4", "T5", "T1W", "TA", "R1", "R2", "R3", "R3b", "R4", "R5", "R6",
+)  # fmt: skip
 VERDICTS = {"PASS", "FAIL", "n/a"}
 
 
@@ -59,6 +61,10 @@ def test_quick_bench_prints_every_workload(tmp_path: Path) -> None:
     for row in rows:
         if row["target"].startswith(">=") and row["target"].endswith("x"):
             assert row["distribution"] is not None and row["ratio"] is not None, row
+    # T1 and T2 are measured beside the reference token server, in the same run.
+    for row in rows:
+        if row["workload"] in ("T1", "T2") and row["ours"] is not None:
+            assert row["peer"] == "reference" and row["ratio"] is not None, row
     pg_rows = [r for r in rows if r["workload"] == "T1" and r["label"].endswith("PostgreSQL")]
     assert len(pg_rows) == 1
     # T1W compares one process with two workers on the same database (PostgreSQL when present).

@@ -297,14 +297,12 @@ def resident_bytes(path: Path) -> int:
     return int(out.strip())
 
 
-async def test_committed_upload_leaves_the_page_cache(tmp_path: Path) -> None:
-    """A large upload must not push its whole blob through the page cache.
+async def test_committed_upload_stays_in_the_page_cache(tmp_path: Path) -> None:
+    """A committed upload is still cached: the first pull of a blob follows its push.
 
-    Writing into page-cache pages that have not been touched for a while is what bounded
-    upload throughput (bench rows R2/R4), so the pages are recycled behind the writer.
-
-    Written in 1 MiB batches, the data is synced and released behind the writer; after commit
-    none of it stays cached, yet every byte reads back.
+    The uploads used to release their pages behind the writer, which made the first pull a cold
+    read at a third of Distribution's speed (bench row R3b). Written in 1 MiB batches, each
+    queued for writeback as it lands, and fsynced on commit, every byte stays resident.
     """
     if shutil.which("fincore") is None:
         pytest.skip("util-linux fincore is not installed")
@@ -319,8 +317,7 @@ async def test_committed_upload_leaves_the_page_cache(tmp_path: Path) -> None:
             pytest.skip("this filesystem does not keep written pages cached")
         await writer.commit()
         await writer.close()
-        assert resident_bytes(full) == 0
-        assert full.stat().st_size == 16 << 20
+        assert resident_bytes(full) == 16 << 20
         assert await driver.get_content("/docker/registry/v2/big/data") == block * 16
     finally:
         await driver.aclose()
