@@ -23,7 +23,6 @@ def rss_kib() -> int:
 
 @glibc_only
 def test_trim_returns_free_memory_that_free_alone_keeps() -> None:
-    assert memory.tune_allocator()
     # 60 MiB in 3,000-byte blocks (malloc'ed, below the mmap threshold), every 64th kept: the
     # kept ones pin the heap's top, so free() alone cannot shrink it and the pages in between
     # stay resident until malloc_trim releases them.
