@@ -285,3 +285,49 @@ def post_form(url: str, form: dict[str, str]) -> str:
     data = urllib.parse.urlencode(form).encode()
     with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30) as resp:
         return str(resp.read().decode())
+
+
+def test_skopeo_and_docker_login_with_a_pat(stack: Stack) -> None:
+    """A personal access token as alice's password: every client, capped by its scopes."""
+    made = stack.authsvc.cli(
+        "pat", "create", "alice", "--name", f"ci-{stack.registry.host}",
+        "--scope", "repository:team/pat-*:pull,push", "--scope", "repository:team/base:pull",
+        "--json",
+    )  # fmt: skip
+    pat = json.loads(made.stdout)
+    pat_creds = f"alice:{pat['secret']}"
+    target = f"docker://{stack.repo('team/pat-app')}:v1"
+    skopeo(
+        stack, "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", pat_creds,
+        stack.image.ref, target,
+    )  # fmt: skip
+    _, out, _ = skopeo(stack, "inspect", "--tls-verify=false", "--creds", pat_creds, target)
+    assert json.loads(out)["Digest"] == stack.image.manifest_digest
+    skopeo(stack, "inspect", "--tls-verify=false", "--creds", pat_creds, f"docker://{stack.base}")
+    # alice's ACL allows push to team/* and delete: the token's scopes do not.
+    code, _, err = skopeo(
+        stack, "copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", pat_creds,
+        stack.image.ref, f"docker://{stack.repo('team/app')}:pat", check=False,
+    )  # fmt: skip
+    assert code != 0 and refused(err), err
+    code, _, err = skopeo(
+        stack, "delete", "--tls-verify=false", "--creds", pat_creds, target, check=False
+    )
+    assert code != 0 and refused(err), err
+
+    code, out = docker_login(stack, docker_env(stack, "pat"), "alice", pat["secret"])
+    assert code == 0, out
+
+    stack.authsvc.cli("pat", "revoke", str(pat["id"]))
+    deadline = time.monotonic() + 5
+    while True:  # revocation reaches every replica's cache within a second
+        code, _, err = skopeo(
+            stack, "inspect", "--tls-verify=false", "--creds", pat_creds, target, check=False
+        )
+        if code != 0:
+            break
+        assert time.monotonic() < deadline, "a revoked PAT still logs in"
+        time.sleep(0.3)
+    assert "invalid username" in err, err
+    code, out = docker_login(stack, docker_env(stack, "pat-revoked"), "alice", pat["secret"])
+    assert code != 0, out
