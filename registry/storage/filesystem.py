@@ -193,9 +193,9 @@ class FilesystemDriver:
 
     def _put(self, full: Path, content: bytes) -> None:
         for attempt in range(PUT_ATTEMPTS):
-            full.parent.mkdir(parents=True, exist_ok=True)
             tmp = full.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}")
             try:
+                full.parent.mkdir(parents=True, exist_ok=True)
                 with open(tmp, "wb") as fh:
                     fh.write(content)
                     if self.fsync:
@@ -217,7 +217,10 @@ class FilesystemDriver:
                 raise
             break
         if self.fsync:
-            _fsync_dir(full.parent)
+            # The delete may also come just after the rename: then the put happened first and
+            # the delete undid it, and there is no directory left to make durable.
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_dir(full.parent)
 
     async def put_content(self, path: str, content: bytes) -> None:
         """Write content to a temp file in the same directory, fsync it, then rename it over."""
