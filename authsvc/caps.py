@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from authsvc.acl import Pattern, RuleError, compile_pattern, intersect, parse_actions
+from authsvc.acl import intersect, parse_actions
+from authsvc.acl_patterns import Pattern, RuleError, compile_pattern
 from authsvc.scope import Scope
 
 MAX_CAPS = 32

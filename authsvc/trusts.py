@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from authsvc.acl import Pattern, RuleError, compile_pattern
+from authsvc.acl_patterns import Pattern, RuleError, compile_pattern
 from authsvc.caps import CapError, ScopeCap, parse_caps
 
 # The subject of access tokens issued through a trust: ``oidc:NAME``. A user name cannot contain
