@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
@@ -33,6 +33,10 @@ from aiohttp.web_server import Server
 log = logging.getLogger("svckit.httpserver")
 
 MALFORMED_LOG_INTERVAL = 1.0
+# How long a shutting-down server keeps answering on connections already open (each answer
+# closing its connection) before it closes the idle ones; see GuardedAppRunner.
+DRAIN_IDLE = 1.0
+DRAIN_POLL = 0.02
 
 
 class RateLimitedLog:
@@ -115,7 +119,48 @@ class _GuardedServer(Server):
 
 
 class GuardedAppRunner(web.AppRunner):
-    """An AppRunner whose connections use ``GuardedRequestHandler``."""
+    """An AppRunner whose connections use ``GuardedRequestHandler`` and drain before closing.
+
+    On shutdown aiohttp stops listening and at once closes every idle keep-alive connection.
+    A client that has just sent its next request on such a connection sees it close without
+    an answer (RFC 9112 §9.3.1: the client may retry, Go's transport does for idempotent
+    requests, many others do not). With other workers or replicas still serving, the
+    connection should move rather than break. So the runner first stops listening, then for up
+    to ``drain_idle`` seconds keeps the open connections: each request that arrives on one is
+    answered as usual with ``Connection: close`` (RFC 9112 §9.6), which sends the client to
+    a listener that is still accepting. Connections still open after that are closed as
+    aiohttp does. The drain ends as soon as no connection remains.
+    """
+
+    def __init__(
+        self, app: web.Application, *, drain_idle: float = DRAIN_IDLE, **kwargs: Any
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._drain_idle = drain_idle
+        self._draining = False
+        app.on_response_prepare.append(self._close_when_draining)
+
+    async def _close_when_draining(
+        self, _request: web.Request, response: web.StreamResponse
+    ) -> None:
+        if self._draining:
+            # aiohttp fires this hook after it has chosen the Connection header, so the header
+            # is set here too; force_close makes the handler close once the body is sent.
+            response.force_close()
+            response.headers[hdrs.CONNECTION] = "close"
+
+    async def cleanup(self) -> None:
+        """Stop listening, drain the open connections, then shut down as aiohttp does."""
+        for site in list(self.sites):
+            await site.stop()
+        server = self.server
+        if server is not None and self._drain_idle > 0:
+            self._draining = True
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self._drain_idle
+            while server.connections and loop.time() < deadline:
+                await asyncio.sleep(DRAIN_POLL)
+        await super().cleanup()
 
     async def _make_server(self) -> Server:
         server = await super()._make_server()

@@ -112,6 +112,53 @@ async def test_a_trickled_request_head_is_cut_off_and_others_are_served() -> Non
         await runner.cleanup()
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length body: (head, body)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    return head, await asyncio.wait_for(reader.readexactly(length), 10)
+
+
+async def test_shutdown_answers_requests_on_open_connections_with_connection_close() -> None:
+    runner, port = await started()
+    keep = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+    for w, r in ((writer, reader), (idle_writer, idle_reader)):
+        w.write(keep)
+        head, _ = await read_response(r)
+        assert b"200 OK" in head and b"Connection: close" not in head
+    cleanup = asyncio.create_task(runner.cleanup())
+    await asyncio.sleep(0.2)
+    # No longer listening: a new connection is for another worker or replica.
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)
+    # A request sent on a connection already open is answered, and told to go elsewhere.
+    writer.write(keep)
+    head, body = await read_response(reader)
+    assert b"200 OK" in head and b"Connection: close" in head and body == b"ok"
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    # The connection nothing arrives on is closed once the drain ends, and so is the runner.
+    start = time.monotonic()
+    assert await asyncio.wait_for(idle_reader.read(), 5) == b""
+    await asyncio.wait_for(cleanup, 5)
+    assert time.monotonic() - start < 2
+    writer.close()
+    idle_writer.close()
+
+
+async def test_shutdown_without_open_connections_does_not_wait() -> None:
+    runner, port = await started()
+    assert b"200 OK" in await exchange(port, CLOSE)
+    start = time.monotonic()
+    await runner.cleanup()
+    assert time.monotonic() - start < 0.5
+
+
 async def test_the_watchdog_fires_only_after_silence() -> None:
     fired = asyncio.Event()
     dog = IdleWatchdog(0.3, fired.set)

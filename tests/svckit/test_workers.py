@@ -131,8 +131,9 @@ def test_authsvc_workers_share_the_port_the_metrics_and_reload_on_hangup(
         for _ in range(n):
             assert answered.acquire(timeout=30), "the load stopped getting answers"
 
-    thread = threading.Thread(target=load)
-    thread.start()
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
     try:
         wait_answers(20)  # the load is running on the first workers
         os.kill(master, signal.SIGHUP)
@@ -140,7 +141,8 @@ def test_authsvc_workers_share_the_port_the_metrics_and_reload_on_hangup(
         wait_answers(20)  # and goes on, answered by the new ones
     finally:
         done.set()
-        thread.join()
+        for thread in threads:
+            thread.join()
     assert replaced.isdisjoint(first)
     assert failures == []
 
