@@ -6,6 +6,7 @@ cached by digest without invalidation (storage/cached_manifests.py does).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,9 +30,10 @@ def describe(content: bytes) -> ManifestInfo:
     try:
         manifest = parse_manifest(content)
     except ManifestError:
-        return ManifestInfo(media_type=sniff_media_type(content), size=len(content))
+        return ManifestInfo(media_type=sys.intern(sniff_media_type(content)), size=len(content))
     return ManifestInfo(
-        media_type=manifest.media_type,
+        # Interned: the cache keeps thousands of these and they share a handful of media types.
+        media_type=sys.intern(manifest.media_type),
         size=len(content),
         subject=manifest.subject.digest if manifest.subject is not None else None,
         artifact_type=manifest.referrer_artifact_type,

@@ -13,6 +13,7 @@ checked against the cached Principal on every request.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,11 @@ _RSA_ALGORITHMS: Mapping[str, Algorithm] = {
     "RS512": RSAAlgorithm(RSAAlgorithm.SHA512),
 }
 ALLOWED_ALGORITHMS = frozenset(_EC_ALGORITHMS) | frozenset(_RSA_ALGORITHMS)
+
+
+def token_key(token: str) -> bytes:
+    """The verified-token cache's key for a token."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
 class InvalidToken(Exception):
@@ -134,7 +140,9 @@ class TokenVerifier:
         self.trust = TrustStore.load(rootcertbundle) if rootcertbundle is not None else None
         self.jwks = load_jwks(jwks) if jwks is not None else {}
         self._clock = clock
-        self.cache: Cache[str, Principal] = Cache(
+        # Keyed by the token's SHA-256, not the token: a token with its x5c chain is 2-3 KB,
+        # and at 4,096 entries the keys alone would be most of the registry's cache memory.
+        self.cache: Cache[bytes, Principal] = Cache(
             ttl=None, max_entries=max(1, cache_size), clock=monotonic
         )
 
@@ -143,7 +151,8 @@ class TokenVerifier:
         token = bearer_token(authorization)
         if token is None:
             raise self._challenge(needed, None, "authorization token required")
-        principal = self.cache.get(token)
+        key = token_key(token)
+        principal = self.cache.get(key)
         if principal is None:
             try:
                 principal = self.verify(token)
@@ -152,7 +161,7 @@ class TokenVerifier:
                 raise self._challenge(needed, INVALID_TOKEN, str(exc)) from None
             # Kept while verify() would still accept it: until exp + leeway on the wall clock,
             # converted into a lifetime for the cache's monotonic clock.
-            self.cache.put(token, principal, ttl=principal.expires_at + self.leeway - self._clock())
+            self.cache.put(key, principal, ttl=principal.expires_at + self.leeway - self._clock())
         for access in needed:
             if not principal.allows(access):
                 raise self._challenge(

@@ -41,7 +41,7 @@ ENTRY_OVERHEAD = 512
 DEFAULT_MAX_BYTES = 32 << 20
 # Counts as well as bytes: each entry also costs a few hundred bytes of Python objects.
 DEFAULT_MAX_LOOKUPS = 16384
-DEFAULT_MAX_INFOS = 16384
+DEFAULT_MAX_INFOS = 4096
 
 
 @dataclass(frozen=True, slots=True)

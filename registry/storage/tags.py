@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 
 from registry.digest import Digest
@@ -16,9 +17,12 @@ from registry.storage.paths import (
     TagIndexEntryLinkPath,
     TagPath,
     TagsPath,
-    parse_tag_current_link,
     path_for,
 )
+
+# Current links read at once when listing tags (Distribution reads up to 64 at once,
+# STORAGE_TAGSTORE_LOOKUP_CONCURRENCY); each read is a thread hop or an S3 GET.
+READ_CONCURRENCY = 16
 
 
 class TagStore:
@@ -55,15 +59,32 @@ class TagStore:
 
     async def all(self, name: str) -> builtins.list[str]:
         """Every tag that has a current link, sorted (RepositoryUnknown for an unknown repo)."""
+        return sorted(await self._current(name))
+
+    async def _current(self, name: str) -> dict[str, Digest]:
+        """Each tag of the repository with the digest its current link names.
+
+        One listing of `tags/` and one read per tag, as Distribution's tagStore.All and Lookup:
+        the cost follows the number of tags, not their history. (A walk would also visit the
+        `index/` entries, one per digest a tag ever named, so a tag pushed by every CI run
+        would make each listing and each delete by digest slower and hungrier.) A tag
+        directory without a current link is a crash leftover, not a tag.
+        """
         root = path_for(TagsPath(name))
         try:
-            entries = await self._driver.walk(root)
+            entries = await self._driver.list(root)
         except PathNotFoundError:
             await self._require_repository(name)
-            return []
-        # A tag directory without a current link is a crash leftover, not a tag.
-        found = (parse_tag_current_link(name, entry.path) for entry in entries)
-        return sorted(tag for tag in found if tag is not None)
+            return {}
+        names = [tag for tag in (entry.rsplit("/", 1)[-1] for entry in entries) if is_tag(tag)]
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def current(tag: str) -> Digest | None:
+            async with limit:
+                return await read_link(self._driver, path_for(TagCurrentLinkPath(name, tag)))
+
+        digests = await asyncio.gather(*(current(tag) for tag in names))
+        return {tag: d for tag, d in zip(names, digests, strict=True) if d is not None}
 
     async def list(
         self, name: str, *, last: str | None = None, n: int | None = None
@@ -72,16 +93,12 @@ class TagStore:
         return paginate(await self.all(name), last, n)
 
     async def lookup(self, name: str, digest: Digest) -> builtins.list[str]:
-        """Tags whose current link points at digest."""
+        """Tags whose current link points at digest, sorted."""
         try:
-            tags = await self.all(name)
+            current = await self._current(name)
         except RepositoryUnknown:
             return []
-        found = []
-        for tag in tags:
-            if await read_link(self._driver, path_for(TagCurrentLinkPath(name, tag))) == digest:
-                found.append(tag)
-        return found
+        return sorted(tag for tag, d in current.items() if d == digest)
 
     async def untag(self, name: str, tag: str) -> None:
         """Remove a tag with its index (TagUnknown if it does not exist)."""

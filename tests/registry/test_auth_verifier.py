@@ -19,7 +19,7 @@ from registry.auth import (
     TrustStore,
     required_access,
 )
-from registry.auth.verifier import bearer_token
+from registry.auth.verifier import bearer_token, token_key
 from tests.registry.auth_tokens import (
     ISSUER,
     PULL,
@@ -287,9 +287,9 @@ def test_cache_lifetime_is_exp_plus_leeway_on_the_monotonic_clock(
     token = es256_token(pki, now, exp=now + 10)
     verifier.authorize(bearer(token), PULL)
     ticks.now = 69.0
-    assert token in verifier.cache
+    assert token_key(token) in verifier.cache
     ticks.now = 70.0  # exp + leeway - now, measured on the monotonic clock
-    assert token not in verifier.cache
+    assert token_key(token) not in verifier.cache
 
 
 # --- the Authorization header ---------------------------------------------------------------
