@@ -129,3 +129,29 @@ async def test_crash_leftovers_stay_invisible(storage: Storage) -> None:
     assert await storage.tags.list("foo") == ["latest"]
     assert await storage.repositories() == ["foo"]
     assert await storage.blobs.exists_global(Digest.of_bytes(b"partial")) is None
+
+
+async def test_tags_with_long_histories_list_and_delete_by_current_link(storage: Storage) -> None:
+    # A tag pushed again and again keeps one index entry per digest it named (Distribution's
+    # layout); listing and delete-by-digest go by each tag's current link only.
+    digests = []
+    for i in range(30):
+        content = f"m{i}".encode()
+        digest = Digest.of_bytes(content)
+        await storage.manifests.put("ci/app", content, digest)
+        await storage.tags.tag("ci/app", "latest", digest)
+        await storage.tags.tag("ci/app", f"build-{i:02}", digest)
+        digests.append(digest)
+    await storage.tags.tag("ci/app", "stable", digests[10])
+    assert await storage.tags.list("ci/app", n=3) == ["build-00", "build-01", "build-02"]
+    assert len(await storage.tags.all("ci/app")) == 32
+    assert await storage.tags.lookup("ci/app", digests[10]) == ["build-10", "stable"]
+    assert await storage.tags.lookup("ci/app", digests[-1]) == ["build-29", "latest"]
+    assert await storage.tags.lookup("ci/app", digests[3]) == ["build-03"]
+    # A digest that "latest" named once, but no longer does, takes only its own tags with it.
+    assert sorted(await storage.manifests.delete("ci/app", digests[10])) == ["build-10", "stable"]
+    assert await storage.tags.resolve("ci/app", "latest") == digests[-1]
+    assert "stable" not in await storage.tags.all("ci/app")
+    # A corrupt current link is not a tag.
+    await storage.driver.put_content(path_for(TagCurrentLinkPath("ci/app", "build-05")), b"junk")
+    assert "build-05" not in await storage.tags.all("ci/app")
