@@ -154,6 +154,7 @@ def _serve_workers(config: Config, workers: int) -> int:
                 post_fork=shared.close_in_worker,
                 child_exit=shared.worker_exited,
                 proc_name="registry",
+                uvloop=False,
                 certfile=str(http.tls.certificate) if http.tls is not None else None,
             )
         )

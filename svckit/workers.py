@@ -53,6 +53,9 @@ class WorkerSpec:
     # The certificate file when serving HTTPS: gunicorn checks that it exists and takes its
     # presence to mean TLS; the context itself always comes from make_ssl.
     certfile: str | None = None
+    # uvloop where installed, else asyncio's loop. The registry says no: uvloop has no
+    # loop.sendfile, so aiohttp would copy every blob through user space instead of sendfile(2).
+    uvloop: bool = True
 
 
 # Set in the master before gunicorn forks; the workers inherit it.
@@ -91,10 +94,13 @@ class AiohttpWorker(_SslFromSpec, GunicornWebWorker):  # type: ignore[misc]
 
 
 class AiohttpUVLoopWorker(_SslFromSpec, GunicornUVLoopWebWorker):  # type: ignore[misc]
-    """aiohttp's gunicorn worker on uvloop (the single-process servers' loop too)."""
+    """aiohttp's gunicorn worker on uvloop (authsvc's single-process loop too)."""
 
 
-def _worker_class() -> str:
+def _worker_class(spec: WorkerSpec) -> str:
+    """The same event loop as the service runs on in a single process."""
+    if not spec.uvloop:
+        return f"{__name__}.AiohttpWorker"
     try:
         import uvloop  # noqa: F401
     except ImportError:
@@ -124,7 +130,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         host = f"[{spec.host}]" if ":" in spec.host else spec.host
         self.cfg.set("bind", [f"{host}:{spec.port}"])
         self.cfg.set("workers", spec.workers)
-        self.cfg.set("worker_class", _worker_class())
+        self.cfg.set("worker_class", _worker_class(spec))
         self.cfg.set("graceful_timeout", int(spec.graceful_timeout))
         self.cfg.set("proc_name", spec.proc_name)
         # The services log their own requests (httplog); gunicorn's access log stays off.

@@ -218,3 +218,16 @@ def test_registry_uploads_move_between_workers_and_finish_on_sigterm(
     assert resp.status_code == 202, resp.text
     assert resp.headers["Range"] == f"0-{len(payload) - 1}"
     assert proc.wait(timeout=30) == 0
+
+
+def test_a_service_can_keep_its_workers_on_asyncio() -> None:
+    # uvloop has no loop.sendfile: aiohttp would copy each blob through user space instead.
+    from aiohttp import web
+
+    from svckit.workers import WorkerSpec, _worker_class
+
+    spec = WorkerSpec(
+        make_app=web.Application, make_ssl=lambda: None, host="127.0.0.1", port=0,
+        workers=2, header_timeout=5.0, malformed_code="UNSUPPORTED", uvloop=False,
+    )  # fmt: skip
+    assert _worker_class(spec) == "svckit.workers.AiohttpWorker"
