@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authsvc import store
@@ -111,3 +112,58 @@ async def test_every_field_round_trips_through_the_batched_insert(
             assert got.user_agent.endswith("…") and len(got.user_agent) < 10_000
             got = dataclasses.replace(got, user_agent=want.user_agent)
         assert got == want
+
+
+async def test_batches_of_any_size_use_a_few_fixed_insert_statements(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # Each connection keeps its prepared statements, and a prepared 256-row INSERT costs SQLite
+    # about 330 KB: one statement per batch size let authsvc's RSS grow by tens of MB.
+    statements: set[str] = set()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("INSERT INTO audit"):
+            statements.add(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        sizes = [*range(1, 41), *range(200, 261)]
+        at = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+        for n in sizes:
+            batch = [
+                store.AuditRecord(
+                    at=at,
+                    event="token_issued",
+                    subject=f"b{n}-{i}",
+                    address="",
+                    service="",
+                    client_id="",
+                    user_agent="",
+                    jti="",
+                    requested="",
+                    granted="",
+                    rule="",
+                    detail="",
+                    request_id="",
+                )
+                for i in range(n)
+            ]
+            async with store.transaction(sessionmaker) as session:
+                await store.add_audit_events(session, batch)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len(await rows(sessionmaker)) == sum(sizes)
+    assert 1 < len(statements) <= 9
+
+
+def test_statement_sizes_cover_every_row_with_powers_of_two() -> None:
+    from authsvc.store.audit import _statement_sizes
+
+    shapes: set[int] = set()
+    for n in range(0, 1100):
+        sizes = list(_statement_sizes(n))
+        assert sum(sizes) == n
+        assert sizes == sorted(sizes, reverse=True)
+        shapes.update(sizes)
+    assert shapes == {1 << k for k in range(9)}
