@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import Algorithm, ECAlgorithm, RSAAlgorithm
@@ -30,7 +31,7 @@ from registry.auth.challenge import (
     AuthChallenge,
     ChallengeError,
 )
-from registry.auth.jws import MalformedToken, ParsedToken, parse_token
+from registry.auth.jws import MalformedToken, ParsedToken, ResourceActions, parse_token
 from registry.auth.keys import TrustStore, UntrustedKey, VerifyKey, load_jwks
 from svckit.cache import Cache
 from svckit.catalog_filter import CatalogFilter
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEEWAY = 60
 DEFAULT_CACHE_SIZE = 4096
+GRANTS_CACHE_SIZE = 1024
 
 # The allow-list (RFC 7518 §3.1): ECDSA on its own curve and RSASSA-PKCS1-v1_5, exactly the
 # algorithms libtrust verifies. Never "none", never HMAC (a public key is not a secret).
@@ -145,6 +147,11 @@ class TokenVerifier:
         self.cache: Cache[bytes, Principal] = Cache(
             ttl=None, max_entries=max(1, cache_size), clock=monotonic
         )
+        # One grants map per distinct `access` claim, shared by the cached tokens that carry
+        # it: a client's tokens repeat the same few claims, and a map per token was most of
+        # what each cached token kept alive.
+        self._grants: Cache[tuple[ResourceActions, ...], Mapping[tuple[str, str], frozenset[str]]]
+        self._grants = Cache(ttl=None, max_entries=GRANTS_CACHE_SIZE)
 
     def authorize(self, authorization: str | None, needed: Sequence[Access]) -> Principal:
         """Return the token's Principal if it is valid and grants `needed`; else AuthChallenge."""
@@ -193,7 +200,9 @@ class TokenVerifier:
         check_signature(parsed.header.alg, key, parsed.signing_input, parsed.signature)
         return Principal(
             subject=claims.sub,
-            access=grants_from_claim(claims.access),
+            access=self._grants.get_or_compute(
+                claims.access, lambda: MappingProxyType(grants_from_claim(claims.access))
+            ),
             expires_at=claims.exp,
             catalog_filter=catalog_filter(claims.catalog),
         )

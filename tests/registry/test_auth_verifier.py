@@ -206,6 +206,22 @@ def test_wildcard_grant_covers_every_action(
 # --- cache -----------------------------------------------------------------------------------
 
 
+def test_tokens_with_the_same_access_claim_share_one_grants_map(
+    verifier: TokenVerifier, pki: Pki, clock: FakeClock
+) -> None:
+    now = int(clock.now)
+    first = verifier.authorize(bearer(es256_token(pki, now, jti="a")), PULL)
+    second = verifier.authorize(bearer(es256_token(pki, now, jti="b")), PULL)
+    assert first is not second and first.access is second.access
+    pushes = [{"type": "repository", "name": REPO, "actions": ["pull", "push"]}]
+    third = verifier.authorize(bearer(es256_token(pki, now, jti="c", access=pushes)), PULL)
+    assert third.access is not first.access
+    assert third.allows(Access("repository", REPO, "push"))
+    assert not first.allows(Access("repository", REPO, "push"))
+    with pytest.raises(TypeError):
+        first.access[("repository", "x")] = frozenset({"push"})  # type: ignore[index]
+
+
 def test_cache_hit_skips_verification(
     verifier: TokenVerifier, pki: Pki, clock: FakeClock, tmp_path: Path
 ) -> None:
