@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from registry.digest import Digest
-from registry.reference import is_tag, validate_name, validate_tag
+from registry.reference import validate_name, validate_tag
 
 ROOT = "/docker/registry/v2"
 LINK = "link"
@@ -297,17 +297,6 @@ def parse_link_path(path: str) -> Digest | None:
         return Digest(parts[1], parts[2])
     except ValueError:
         return None
-
-
-def parse_tag_current_link(name: str, path: str) -> str | None:
-    """Tag whose current link is at path (a path below TagsPath(name)), else None."""
-    prefix = path_for(TagsPath(name)) + "/"
-    if not path.startswith(prefix):
-        return None
-    parts = path[len(prefix) :].split("/")
-    if len(parts) != 3 or parts[1:] != ["current", LINK] or not is_tag(parts[0]):
-        return None
-    return parts[0]
 
 
 def parse_blob_data_path(path: str) -> Digest | None:

@@ -119,16 +119,3 @@ def test_parse_link_path(path: str, expected: Digest | None) -> None:
 )
 def test_parse_blob_data_path(path: str, expected: Digest | None) -> None:
     assert p.parse_blob_data_path(path) == expected
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        (f"{R}/foo/_manifests/tags/latest/current/link", "latest"),
-        (f"{R}/foo/_manifests/tags/latest/index/sha256/{HEX}/link", None),
-        (f"{R}/foo/_manifests/tags/.tmp-1/current/link", None),
-        (f"{R}/other/_manifests/tags/latest/current/link", None),
-    ],
-)
-def test_parse_tag_current_link(path: str, expected: str | None) -> None:
-    assert p.parse_tag_current_link("foo", path) == expected
