@@ -1,6 +1,6 @@
 """The audit trail writer: rows are queued by the request path and written in batches.
 
-A token request only appends to a bounded in-memory queue (no I/O, no await); a background task
+A token request only appends to a bounded in-memory list (no I/O, no await); a background task
 (``app.audit_ctx``) writes what has gathered every ``FLUSH_INTERVAL`` seconds in one transaction,
 so the audit costs one commit per interval rather than one per request. Shutdown drains the
 queue. When the queue is full (the database is down for long, say) new rows are dropped and
@@ -34,7 +34,7 @@ ADMIN = "admin"
 CLI_CLIENT = "authsvc-cli"
 API_CLIENT = "authsvc-api"
 
-FLUSH_INTERVAL = 0.2
+FLUSH_INTERVAL = 0.5
 MAX_QUEUE = 50_000
 BATCH = 2_000
 PURGE_INTERVAL = 3600.0
@@ -103,7 +103,15 @@ class AuditWriter:
         self._sessionmaker = sessionmaker
         self.enabled = enabled
         self._retention = dt.timedelta(seconds=retention)
-        self._queue: asyncio.Queue[AuditRecord] = asyncio.Queue(max_queue)
+        # A plain list, swapped out whole by the task: appending is all a token request pays.
+        self._pending: list[AuditRecord] = []
+        self._max_queue = max_queue
+        self._wake = asyncio.Event()
+        # Rows queued so far, and rows written or dropped after queueing: flush() waits for
+        # the second to reach what the first was when it was called.
+        self._queued = 0
+        self._settled = 0
+        self._batch_done = asyncio.Event()
         self._flush_interval = flush_interval
         self._clock = clock
         self._closing = asyncio.Event()
@@ -116,14 +124,17 @@ class AuditWriter:
         """Queue ``record``; when the queue is full, drop it and count it."""
         if not self.enabled:
             return
-        try:
-            self._queue.put_nowait(record)
-        except asyncio.QueueFull:
+        if len(self._pending) >= self._max_queue:
             self.dropped += 1
             now = time.monotonic()
             if now - self._warned_at >= WARN_INTERVAL:
                 self._warned_at = now
                 log.warning("audit queue full: %d rows dropped so far", self.dropped)
+            return
+        self._pending.append(record)
+        self._queued += 1
+        if not self._wake.is_set():
+            self._wake.set()
 
     def start(self) -> None:
         """Start the background task."""
@@ -132,7 +143,8 @@ class AuditWriter:
     async def close(self) -> None:
         """Write everything queued, then stop the task."""
         self._closing.set()
-        await self._queue.join()
+        self._wake.set()
+        await self.flush()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -140,22 +152,28 @@ class AuditWriter:
 
     async def flush(self) -> None:
         """Wait until every row queued so far has been written (or dropped on an error)."""
-        await self._queue.join()
+        target = self._queued
+        while self._settled < target:
+            done = self._batch_done
+            await done.wait()
 
     async def _run(self) -> None:
         next_purge = time.monotonic()
         while True:
-            first = await self._queue.get()
-            if not self._closing.is_set():
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+            if len(self._pending) < BATCH and not self._closing.is_set():
                 # Gather for a moment: one commit for everything that arrives meanwhile.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), self._flush_interval)
-            batch = [first]
-            while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            if not self._pending:
+                continue
+            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
             await self._write(batch)
-            for _ in batch:
-                self._queue.task_done()
+            self._settled += len(batch)
+            done, self._batch_done = self._batch_done, asyncio.Event()
+            done.set()
             if time.monotonic() >= next_purge:
                 next_purge = time.monotonic() + PURGE_INTERVAL
                 await self.purge()
@@ -168,6 +186,11 @@ class AuditWriter:
         except store.StoreError as exc:
             self.dropped += len(batch)
             log.warning("could not write %d audit rows: %s", len(batch), exc)
+        except Exception:
+            # A bug in one batch (a row the database refuses, say) must not end the task: the
+            # queue would then fill for good, and flush() and shutdown would wait forever.
+            self.dropped += len(batch)
+            log.exception("could not write %d audit rows", len(batch))
 
     async def purge(self) -> tuple[int, int]:
         """Delete audit rows past retention and stale throttle counts; return both counts."""

@@ -10,7 +10,6 @@ Callers use the flat namespace (``store.get_user``); the submodules only keep ea
 """
 
 from authsvc.store.audit import (
-    ROWS_PER_STATEMENT,
     AuditRecord,
     add_audit_events,
     list_audit_events,
@@ -104,7 +103,6 @@ from authsvc.store.web_sessions import (
 )
 
 __all__ = [
-    "ROWS_PER_STATEMENT",
     "UNUSABLE_PASSWORD",
     "AuditRecord",
     "Conflict",

@@ -6,6 +6,7 @@ the configuration trusts 127.0.0.0/8 as a proxy (``AUTHSVC_TRUSTED_PROXIES``).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 from typing import Any
@@ -218,3 +219,26 @@ async def test_the_audit_records_logins_throttling_and_tokens_without_secrets(te
     text = repr(rows)
     for secret in (ALICE_PW, "wrong-secret", refresh, token, "Basic "):
         assert secret not in text
+
+
+async def test_a_user_agent_that_is_not_utf8_is_audited_and_the_audit_goes_on(tenv: Env) -> None:
+    # Raw header bytes, as a hostile or broken client sends them (aiohttp passes them on as lone
+    # surrogates). Such a row once failed its batch in the driver and ended the writer task:
+    # every later row was lost and shutdown waited forever.
+    server = tenv.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    request = (
+        f"GET /auth?service=registry&scope={SCOPE} HTTP/1.1\r\nHost: auth\r\n"
+        f"Authorization: {basic(ALICE, ALICE_PW)['Authorization']}\r\n"
+    ).encode() + b"User-Agent: evil\xff\xfe/1.0\r\nConnection: close\r\n\r\n"
+    writer.write(request)
+    assert (await reader.read()).startswith(b"HTTP/1.1 200")
+    writer.close()
+    await tenv.app[AUDIT].flush()
+    assert (await login(tenv, ALICE, ALICE_PW, B)).status == 200
+    await tenv.app[AUDIT].flush()
+    async with store.transaction(tenv.app[SESSIONMAKER]) as session:
+        rows = await store.list_audit_events(session)
+    assert [r.event for r in rows] == ["token_issued", "token_issued"]
+    assert rows[0].user_agent.startswith("evil\ufffd") and rows[0].user_agent.endswith("/1.0")
+    assert tenv.app[AUDIT].dropped == 0
