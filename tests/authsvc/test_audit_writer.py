@@ -172,17 +172,19 @@ async def test_a_batch_that_fails_for_any_reason_does_not_stop_the_writer(
     assert writer.dropped == 1 and writer.written == 1
 
 
-async def test_text_that_is_not_utf8_is_written_with_replacement_characters(
+async def test_text_no_database_stores_is_written_with_replacement_characters(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    # aiohttp hands header bytes that are not UTF-8 over as lone surrogates; a User-Agent like
-    # that must not cost the batch it is in (or, before, the writer task itself).
+    # aiohttp hands header bytes that are not UTF-8 over as lone surrogates, and PostgreSQL text
+    # cannot hold NUL: neither may cost the batch it is in (or, before, the writer task itself).
+    # A literal backslash-u0000 is text like any other.
     writer = AuditWriter(sessionmaker, enabled=True, retention=3600, flush_interval=0.01)
     writer.start()
     writer.record(store.AuditRecord(at=utcnow(), event="login_failed", user_agent="curl\udcff"))
-    writer.record(store.AuditRecord(at=utcnow(), event="login_failed", subject="next"))
+    writer.record(store.AuditRecord(at=utcnow(), event="login_failed", subject="a\x00b"))
+    writer.record(store.AuditRecord(at=utcnow(), event="login_failed", subject="next\\u0000"))
     await writer.close()
     written = await rows(sessionmaker)
-    assert [r.subject for r in written] == ["", "next"]
+    assert [r.subject for r in written] == ["", "a\ufffdb", "next\\u0000"]
     assert written[0].user_agent.startswith("curl\ufffd")
     assert writer.dropped == 0
