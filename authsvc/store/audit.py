@@ -43,13 +43,9 @@ _WIDTHS = {name: getattr(AuditEvent, name).type.length for name in _FIELDS if na
 
 
 def _row(record: AuditRecord) -> dict[str, object]:
-    # Shallow, by name: dataclasses.asdict deep-copies every field, which cost more per token
-    # request than everything else the audit does (the fields are str and datetime).
-    row = {name: getattr(record, name) for name in _FIELDS}
-    for name, width in _WIDTHS.items():
-        value = row[name]
-        if isinstance(value, str) and len(value) > width:
-            row[name] = value[: width - 1] + "…"
+    """``record`` by column name, text fitted to its column: the portable insert's row."""
+    row: dict[str, object] = {"at": record.at}
+    row.update((name, _fit(getattr(record, name), width)) for name, width in _WIDTHS.items())
     return row
 
 
